@@ -1,0 +1,21 @@
+# `make deps`: every Debian package the build, tests, fuzzers and benchmarks
+# need. Quiet and quick when all are installed; apt-get only for what is not.
+DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
+	libsodium-dev libjansson-dev check libsubunit-dev
+
+deps:
+	@missing=$$(dpkg-query -W -f='$${Package} $${db:Status-Abbrev}\n' \
+		$(DEB_PACKAGES) 2>/dev/null | awk '$$2 != "ii" {print $$1}'; \
+		for p in $(DEB_PACKAGES); do \
+			dpkg-query -W -f='$${Package}\n' $$p >/dev/null 2>&1 || echo $$p; \
+		done | sort -u); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: run as root to install packages" >&2; exit 1; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq >/dev/null && \
+		apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+			{ echo "deps: apt-get install failed" >&2; exit 1; }; \
+	fi
+
+.PHONY: deps

@@ -1,0 +1,49 @@
+# tests/: Check unit tests (one runner, every suite), CLI tests, fuzzers.
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(BUILD)/captun-tests
+
+$(UNIT_BIN): $(UNIT_OBJS) $(POLICY_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+ALL_TARGETS += $(UNIT_BIN)
+
+# The test command of the README: install, build with sanitizers, run all.
+# Check's summary line comes last.
+check: deps
+	$(MAKE) --no-print-directory SAN=1 all
+	bash tests/cli/run.sh build/san
+	cd build/san && ./captun-tests
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-Wall -Wextra -Werror -Wno-unused-parameter
+
+build/fuzz/%: tests/fuzz/%.c $(POLICY_SRCS) $(wildcard policy/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(POLICY_SRCS) $(PKG_LIBS)
+
+fuzz-build: deps $(FUZZ_BINS)
+
+# Each harness runs FUZZ_SECONDS from its seed corpus (tests/fuzz/corpus/NAME)
+# into a scratch corpus under build/fuzz; any crash, leak or sanitizer
+# report fails the target.
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); \
+		mkdir -p build/fuzz/corpus-$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+		rc=0; $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=build/fuzz/$$n- \
+			build/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
+			>build/fuzz/$$n.log 2>&1 || rc=$$?; \
+		grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' build/fuzz/$$n.log || true; \
+		if [ $$rc != 0 ]; then tail -n 40 build/fuzz/$$n.log >&2; \
+			echo "fuzz: $$n failed (log: build/fuzz/$$n.log)" >&2; exit 1; fi; \
+	done
+
+.PHONY: check fuzz fuzz-build

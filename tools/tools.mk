@@ -1,0 +1,9 @@
+# tools/: capctl.
+CAPCTL_SRCS := $(wildcard tools/capctl/*.c)
+CAPCTL_OBJS := $(CAPCTL_SRCS:%.c=$(BUILD)/%.o)
+CAPCTL := $(BUILD)/capctl
+
+$(CAPCTL): $(CAPCTL_OBJS) $(POLICY_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+ALL_TARGETS += $(CAPCTL)
