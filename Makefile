@@ -30,7 +30,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 WARN += $(shell $(CC) -Werror -Wno-format-truncation -E -x c /dev/null >/dev/null 2>&1 && echo -Wno-format-truncation)
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -fno-strict-aliasing \
-	-fstack-protector-strong -Ipolicy $(PKG_CFLAGS)
+	-fstack-protector-strong -Ipolicy -Ishim $(PKG_CFLAGS)
 LDFLAGS ?=
 ifeq ($(SAN),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -42,6 +42,7 @@ endif
 
 include mk/deps.mk
 include policy/policy.mk
+include shim/shim.mk
 include tools/tools.mk
 include tests/tests.mk
 include bench/bench.mk
@@ -58,3 +59,10 @@ clean:
 	rm -rf build
 
 .PHONY: all clean
+
+# The README's main command: the acceptance example, live, in namespaces.
+demo: deps
+	$(MAKE) --no-print-directory all
+	bash tools/demo/demo.sh
+
+.PHONY: demo

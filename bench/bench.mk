@@ -2,8 +2,9 @@
 BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/%)
 
-$(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(POLICY_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+# Benches link the shim library too (bench_io measures the UDP underlay).
+$(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(SHIM_LIB) $(POLICY_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 ALL_TARGETS += $(BENCH_BINS)
 
@@ -11,3 +12,15 @@ bench: all
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 
 .PHONY: bench
+
+# `make bench-net`: captun's data plane against veth, wireguard-go and nebula
+# in network namespaces (root; ~15 min). bench/net/run.sh --help for options;
+# BENCH_NET_ARGS passes more, e.g. BENCH_NET_ARGS=--quick.
+bench-net: all
+	bash bench/net/run.sh $(BENCH_NET_ARGS)
+
+.PHONY: bench-net
+
+# Keep the objects (they are intermediates of the pattern rule above), so
+# that a second `make` has nothing to do.
+.SECONDARY: $(BENCH_SRCS:%.c=$(BUILD)/%.o)

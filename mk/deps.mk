@@ -1,7 +1,8 @@
 # `make deps`: every Debian package the build, tests, fuzzers and benchmarks
 # need. Quiet and quick when all are installed; apt-get only for what is not.
 DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
-	libsodium-dev libjansson-dev check libsubunit-dev
+	libsodium-dev libjansson-dev check libsubunit-dev \
+	iproute2 iputils-ping curl iperf3 python3 procps psmisc
 
 deps:
 	@missing=$$(dpkg-query -W -f='$${Package} $${db:Status-Abbrev}\n' \

@@ -76,6 +76,28 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+bool armor_base64_valid(const char *text, size_t len, bool space)
+{
+	bool padding = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+
+		if (space && is_space(c))
+			continue;
+		if (c == '=') {
+			padding = true;
+			continue;
+		}
+		if (padding)
+			return false;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return false;
+	}
+	return true;
+}
+
 /* Finds "PFX LABEL-----" at text[*pos]; copies the label out. */
 static bool marker(const char *text, size_t len, size_t *pos, const char *pfx,
 		   char label[ARMOR_LABEL_MAX + 1])
@@ -126,6 +148,8 @@ bool armor_decode(const char *text, size_t len, const char *label,
 	while (pos < len && is_space(text[pos]))
 		pos++;
 	if (pos != len)
+		return false;
+	if (!armor_base64_valid(text + body, body_end - body, true))
 		return false;
 	if (sodium_base642bin(out, cap, text + body, body_end - body, " \t\r\n",
 			      &binlen, &b64_end, sodium_base64_VARIANT_ORIGINAL) != 0)

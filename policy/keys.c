@@ -257,7 +257,7 @@ bool keys_pub_from_base64(const char *text, uint8_t pk[WIRE_PUBKEY_LEN])
 	size_t len = 0;
 	const char *end = NULL;
 
-	if (strlen(text) != 44)
+	if (strlen(text) != 44 || !armor_base64_valid(text, 44, false))
 		return false;
 	if (sodium_base642bin(pk, WIRE_PUBKEY_LEN, text, 44, NULL, &len, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0)

@@ -32,9 +32,11 @@ static bool fail(struct ctx *c, const char *path, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (c->err)
+	if (c->err) {
 		snprintf(c->err->text, sizeof(c->err->text), "%s: %s: %s",
 			 c->source, path, msg);
+		c->err->sys_errno = 0;
+	}
 	return false;
 }
 
@@ -174,8 +176,6 @@ static bool parse_host(struct ctx *c, size_t idx, const char *name,
 	snprintf(path, sizeof(path), "hosts.%s", name);
 	if (!name_ok(c, path, "host", name))
 		return false;
-	if (strcmp(name, "*") == 0)
-		return fail(c, path, "'*' is reserved");
 	if (!json_is_object(obj))
 		return fail(c, path, "must be an object");
 	if (!keys_only(c, path, obj, host_keys))
@@ -403,8 +403,10 @@ bool policy_parse_json(const json_t *root, const char *source,
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		if (err)
+		if (err) {
 			snprintf(err->text, sizeof(err->text), "%s: out of memory", source);
+			err->sys_errno = ENOMEM;
+		}
 		return false;
 	}
 	c->source = source;
@@ -429,9 +431,11 @@ bool policy_parse_buffer(const char *buf, size_t len, const char *source,
 	*out = NULL;
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		if (err)
+		if (err) {
 			snprintf(err->text, sizeof(err->text), "%s:%d:%d: %s",
 				 source, jerr.line, jerr.column, jerr.text);
+			err->sys_errno = 0;
+		}
 		return false;
 	}
 	ok = policy_parse_json(root, source, out, err);
@@ -450,9 +454,11 @@ bool policy_parse_file(const char *path, struct policy **out,
 	*out = NULL;
 	ret = fileio_read(path, POLICY_FILE_MAX, &buf, &len);
 	if (ret < 0) {
-		if (err)
+		if (err) {
 			snprintf(err->text, sizeof(err->text), "%s: %s", path,
 				 ret == -EFBIG ? "file too large" : strerror(-ret));
+			err->sys_errno = -ret;
+		}
 		return false;
 	}
 	ok = policy_parse_buffer((const char *)buf, len, path, out, err);

@@ -39,6 +39,7 @@ enum policy_limit {
 
 struct policy_error {
 	char text[POLICY_ERROR_LEN];	/* "FILE:LINE:COL: msg" or "FILE: path: msg" */
+	int sys_errno;			/* the file could not be read: its errno; else 0 */
 };
 
 struct policy_endpoint {

@@ -101,7 +101,9 @@ size_t token_encoded_len(const struct token *t)
 	size_t namelen = strnlen(t->name, sizeof(t->name));
 	size_t len;
 
-	if (!is_token_type(t->type) || !name_bytes_valid(t->name, namelen))
+	if (!is_token_type(t->type) || !name_bytes_valid(t->name, namelen) ||
+	    t->not_after < t->not_before ||
+	    (t->type == WIRE_TYPE_HOST_TOKEN && !host_fixed_valid(t)))
 		return 0;
 	len = WIRE_TOKEN_HDR_LEN + namelen + mask_encode(&t->grant, mask) +
 	      WIRE_SIG_LEN;
@@ -118,9 +120,7 @@ int token_sign(const struct token *t, const struct authority_key *ak,
 	size_t namelen, masklen, len, pos = 0;
 
 	len = token_encoded_len(t);
-	if (len == 0 || t->not_after < t->not_before)
-		return -EINVAL;
-	if (t->type == WIRE_TYPE_HOST_TOKEN && !host_fixed_valid(t))
+	if (len == 0)
 		return -EINVAL;
 	if (cap < len)
 		return -ENOSPC;

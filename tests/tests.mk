@@ -1,31 +1,45 @@
-# tests/: Check unit tests (one runner, every suite), CLI tests, fuzzers.
+# tests/: Check unit tests (one runner, every suite), CLI tests, netns
+# integration tests (with capinject, a hostile peer), fuzzers.
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(BUILD)/captun-tests
 
-$(UNIT_BIN): $(UNIT_OBJS) $(POLICY_LIB)
+$(UNIT_BIN): $(UNIT_OBJS) $(SHIM_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
 ALL_TARGETS += $(UNIT_BIN)
 
-# The test command of the README: install, build with sanitizers, run all.
-# Check's summary line comes last.
+# capinject: a hostile peer for the netns tests (tests/netns/test_hostile.sh).
+CAPINJECT_SRCS := $(wildcard tests/tools/*.c)
+CAPINJECT_OBJS := $(CAPINJECT_SRCS:%.c=$(BUILD)/%.o)
+CAPINJECT := $(BUILD)/capinject
+
+$(CAPINJECT): $(CAPINJECT_OBJS) $(SHIM_LIB) $(POLICY_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+ALL_TARGETS += $(CAPINJECT)
+
+# The test command of the README: install, build with sanitizers, run all
+# (the netns tests need root). Check's summary line comes last.
 check: deps
 	$(MAKE) --no-print-directory SAN=1 all
 	bash tests/cli/run.sh build/san
+	bash tests/netns/run.sh build/san
 	cd build/san && ./captun-tests
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy -Ishim $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Wall -Wextra -Werror -Wno-unused-parameter
 
-build/fuzz/%: tests/fuzz/%.c $(POLICY_SRCS) $(wildcard policy/*.h)
+FUZZ_LIB_SRCS := $(POLICY_SRCS) $(filter-out shim/main.c,$(wildcard shim/*.c))
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard policy/*.h shim/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(POLICY_SRCS) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS)
 
 fuzz-build: deps $(FUZZ_BINS)
 
@@ -37,7 +51,8 @@ fuzz: fuzz-build
 		n=$$(basename $$f); \
 		mkdir -p build/fuzz/corpus-$$n; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
-		rc=0; $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		d=; if [ -f tests/fuzz/$$n.dict ]; then d=-dict=tests/fuzz/$$n.dict; fi; \
+		rc=0; $$f $$d -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			-artifact_prefix=build/fuzz/$$n- \
 			build/fuzz/corpus-$$n tests/fuzz/corpus/$$n \
 			>build/fuzz/$$n.log 2>&1 || rc=$$?; \

@@ -1,0 +1,163 @@
+/*
+ * tests/unit/main.c - runs every unit test suite; Check's summary line
+ * ("100%: Checks: N, Failures: 0, Errors: 0") is the last line printed when
+ * all pass. Exits 1 if any check failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <sodium.h>
+
+#include "suites.h"
+
+/* Suites written with other modules: run when their file is linked in. */
+#pragma weak suite_noise
+#pragma weak suite_replay
+#pragma weak suite_offload
+#pragma weak suite_tun_udp
+#pragma weak suite_inet
+#pragma weak suite_conntrack
+
+static char test_root[PATH_MAX];
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) == 0 || errno == ENOENT ? 0 : -1;
+	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+static int rmtree(const char *dir)
+{
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *test_tmpdir(void)
+{
+	char *dir = test_path(test_root[0] ? test_root : "/tmp", "t-XXXXXX");
+
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp %s: %s", dir, strerror(errno));
+	return dir;
+}
+
+void test_rmtree(char *dir)
+{
+	if (!dir)
+		return;
+	ck_assert_msg(rmtree(dir) == 0, "removing %s: %s", dir, strerror(errno));
+	ck_assert_int_eq(access(dir, F_OK), -1);
+	free(dir);
+}
+
+char *test_path(const char *dir, const char *name)
+{
+	char *p = NULL;
+
+	ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
+	return p;
+}
+
+void test_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd;
+
+	(void)unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+char *test_read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(read(fd, buf, (size_t)st.st_size), st.st_size);
+	buf[st.st_size] = '\0';
+	close(fd);
+	*len = (size_t)st.st_size;
+	return buf;
+}
+
+void test_mask_of(struct mask *m, const int *bits)
+{
+	memset(m, 0, sizeof(*m));
+	for (; *bits != BITS_END; bits++) {
+		ck_assert_int_ge(*bits, 0);
+		ck_assert_int_lt(*bits, MASK_BITS);
+		m->w[*bits / 64] |= UINT64_C(1) << (*bits % 64);
+	}
+}
+
+size_t test_bits_len(const int *bits)
+{
+	size_t n = 0;
+
+	while (bits[n] != BITS_END)
+		n++;
+	return n;
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	SRunner *sr;
+	int failed;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "sodium_init failed\n");
+		return 2;
+	}
+	snprintf(test_root, sizeof(test_root), "%s/captun-unit-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(test_root)) {
+		fprintf(stderr, "mkdtemp %s: %s\n", test_root, strerror(errno));
+		return 2;
+	}
+
+	sr = srunner_create(suite_mask());
+	srunner_add_suite(sr, suite_armor());
+	srunner_add_suite(sr, suite_fileio());
+	srunner_add_suite(sr, suite_keys());
+	srunner_add_suite(sr, suite_token());
+	srunner_add_suite(sr, suite_revocation());
+	srunner_add_suite(sr, suite_policy());
+	if (suite_noise)
+		srunner_add_suite(sr, suite_noise());
+	if (suite_replay)
+		srunner_add_suite(sr, suite_replay());
+	if (suite_offload)
+		srunner_add_suite(sr, suite_offload());
+	if (suite_tun_udp)
+		srunner_add_suite(sr, suite_tun_udp());
+	if (suite_inet)
+		srunner_add_suite(sr, suite_inet());
+	if (suite_conntrack)
+		srunner_add_suite(sr, suite_conntrack());
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+
+	if (rmtree(test_root) != 0)
+		fprintf(stderr, "warning: could not remove %s\n", test_root);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,55 @@
+/*
+ * tests/unit/suites.h - the Check suites of the unit test runner (main.c)
+ * and the small helpers they share.
+ */
+#ifndef CAPTUN_TESTS_UNIT_SUITES_H
+#define CAPTUN_TESTS_UNIT_SUITES_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mask.h"
+
+Suite *suite_mask(void);
+Suite *suite_armor(void);
+Suite *suite_fileio(void);
+Suite *suite_keys(void);
+Suite *suite_token(void);
+Suite *suite_revocation(void);
+Suite *suite_policy(void);
+/*
+ * Suites of other modules that live beside these (tests/unit/check_*.c);
+ * main.c runs each one that is linked in.
+ */
+Suite *suite_noise(void);
+Suite *suite_replay(void);
+Suite *suite_offload(void);
+Suite *suite_tun_udp(void);
+Suite *suite_inet(void);
+Suite *suite_conntrack(void);
+
+/* Ends a list of bits (test_mask_of). */
+#define BITS_END (-1)
+
+/*
+ * A fresh private directory (mkdtemp) for one test; malloc'd path. Every such
+ * directory lives under the runner's own temporary root, which main() removes
+ * when the run ends, so even a test that fails half-way leaves nothing.
+ */
+char *test_tmpdir(void);
+/* Removes dir and everything under it, then frees the string. */
+void test_rmtree(char *dir);
+/* dir + "/" + name, malloc'd. */
+char *test_path(const char *dir, const char *name);
+/* Creates or replaces path with exactly data and mode (chmod'ed). */
+void test_write_file(const char *path, const void *data, size_t len, mode_t mode);
+/* Reads a whole file (malloc'd, NUL appended); fails the test on error. */
+char *test_read_file(const char *path, size_t *len);
+/* The mask with exactly the listed bits, list ended by BITS_END. */
+void test_mask_of(struct mask *m, const int *bits);
+/* Number of entries before BITS_END. */
+size_t test_bits_len(const int *bits);
+
+#endif
