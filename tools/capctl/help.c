@@ -1,0 +1,510 @@
+/*
+ * tools/capctl/help.c - the manual: one page per verb, shown by
+ * 'capctl help VERB', 'capctl VERB --help' and 'capctl --help'.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "capctl.h"
+
+#define EXIT_TEXT \
+	"EXIT STATUS\n" \
+	"    0  success\n" \
+	"    1  the operation failed or was refused (invalid policy, verification\n" \
+	"       failed, already exists, ...)\n" \
+	"    2  usage error (unknown verb or option, missing argument)\n" \
+	"    3  system or I/O error\n"
+
+#define DIR_TEXT \
+	"    --dir DIR\n" \
+	"        The authority's state directory. Default: $CAPTUN_DIR if set,\n" \
+	"        else /etc/captun. Accepted by every verb.\n" \
+	"    -h, --help\n" \
+	"        Show this page.\n"
+
+static const char page_main[] =
+	"NAME\n"
+	"    capctl - administer a captun network: authority, policy, tokens\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl [--dir DIR] VERB [OPTIONS] [ARGUMENTS]\n"
+	"    capctl help [VERB]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    captun gives every host a bit and a signed capability: the set of\n"
+	"    hosts it may reach, ANDed with the grants of the users logged in on\n"
+	"    it. capctl is the authority's tool: it holds the authority's signing\n"
+	"    key, edits the policy (hosts, users, groups), issues the signed host\n"
+	"    and user tokens that capd distributes, and revokes them.\n"
+	"\n"
+	"VERBS\n"
+	"    init                     create the state directory and authority key\n"
+	"    keygen --out DIR         create a host's key pairs (run on the host)\n"
+	"    host add|keys|del        add a host, set its public keys, delete it\n"
+	"    user add|del             add or delete a user\n"
+	"    policy check [FILE]      validate a policy file and summarise it\n"
+	"    issue                    issue every token the policy calls for\n"
+	"    grant SUBJECT TARGET...  let a user or host reach more hosts\n"
+	"    revoke SUBJECT TARGET... take reach away, revoking the old token\n"
+	"    token show FILE          decode and verify a token\n"
+	"    status                   the state of every host's and user's token\n"
+	"    shim status              a host's data plane: epoch, peers, counters\n"
+	"    help [VERB]              show the manual of a verb\n"
+	"\n"
+	"OPTIONS\n"
+	DIR_TEXT
+	"    --version\n"
+	"        Print the version.\n"
+	"\n"
+	"FILES\n"
+	"    DIR/authority.key    the authority's Ed25519 private key (0600)\n"
+	"    DIR/authority.pub    its public key, which every host needs\n"
+	"    DIR/policy.json      the policy: hosts, users and groups\n"
+	"    DIR/state.json       serial counters, revoked serials, issued tokens\n"
+	"    DIR/revocation.list  the signed list of revoked token serials\n"
+	"    DIR/tokens/          host-NAME.token and user-NAME.token\n"
+	"    DIR/.lock            locked by every verb that writes\n"
+	"\n"
+	"ENVIRONMENT\n"
+	"    CAPTUN_DIR   the state directory when --dir is not given\n"
+	"\n"
+	EXIT_TEXT
+	"\n"
+	"EXAMPLE\n"
+	"    capctl init\n"
+	"    capctl host add host1 --bit 1 --pub host1.pub --reach host2\n"
+	"    capctl user add alice --reach host1\n"
+	"    capctl status\n";
+
+static const char page_init[] =
+	"NAME\n"
+	"    capctl init - create an authority's state directory\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl init [--dir DIR]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Creates DIR (mode 0700) if needed and in it a new authority key pair,\n"
+	"    an empty policy ({\"hosts\": {}, \"users\": {}, \"groups\": {}}),\n"
+	"    state.json, the tokens/ directory and an empty signed revocation\n"
+	"    list. Refuses a directory that already holds any of these files: an\n"
+	"    authority key is never replaced, since every token and every host\n"
+	"    depends on it. Keep a backup of authority.key somewhere safe.\n"
+	"\n"
+	"OPTIONS\n"
+	DIR_TEXT
+	"\n"
+	"FILES\n"
+	"    Creates DIR/authority.key (0600), DIR/authority.pub, DIR/policy.json,\n"
+	"    DIR/state.json, DIR/revocation.list and DIR/tokens/.\n"
+	"\n"
+	EXIT_TEXT
+	"\n"
+	"EXAMPLE\n"
+	"    capctl init --dir /etc/captun\n";
+
+static const char page_keygen[] =
+	"NAME\n"
+	"    capctl keygen - create a host's key pairs\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl keygen --out DIR\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Run on the host itself: generates its X25519 tunnel key pair and its\n"
+	"    Ed25519 signing key pair into DIR/host.key (private, mode 0600; it\n"
+	"    never leaves the host) and DIR/host.pub (public). Copy host.pub to\n"
+	"    the admin, who adds it to the policy with 'capctl host add --pub' or\n"
+	"    'capctl host keys'. Refuses to overwrite existing files.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --out DIR\n"
+	"        Where to write host.key and host.pub; created (0700) if missing.\n"
+	DIR_TEXT
+	"\n"
+	"FILES\n"
+	"    DIR/host.key   the host's private keys (0600)\n"
+	"    DIR/host.pub   the host's public keys\n"
+	"\n"
+	EXIT_TEXT
+	"\n"
+	"EXAMPLE\n"
+	"    capctl keygen --out /etc/captun\n"
+	"    scp /etc/captun/host.pub admin:host1.pub\n";
+
+static const char page_host[] =
+	"NAME\n"
+	"    capctl host - add a host, set its keys, delete it\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl host add NAME --bit N [--reach T[,T...]] [--overlay ADDR]...\n"
+	"                    [--endpoint IP:PORT] [--pub FILE]\n"
+	"    capctl host keys NAME FILE\n"
+	"    capctl host del NAME\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    These verbs edit policy.json (keeping its order and the rest of its\n"
+	"    content), check the result with the policy compiler before writing\n"
+	"    anything, and then re-issue every token the change affects: adding a\n"
+	"    host widens the grant of everyone whose reach holds \"*\" or a group\n"
+	"    that names it. Tokens whose content changed get a new serial and the\n"
+	"    old serial is revoked.\n"
+	"\n"
+	"    add    adds host NAME with bit N (0..1023, unique). Without --pub the\n"
+	"           host has no token until its keys are set with 'host keys'.\n"
+	"    keys   sets the public keys of NAME from FILE, a host.pub written by\n"
+	"           'capctl keygen' on the host.\n"
+	"    del    deletes NAME, removes it from every reach list and group (each\n"
+	"           removal is reported), revokes its token and removes the file.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --bit N\n"
+	"        The host's bit in every capability mask.\n"
+	"    --reach T[,T...]\n"
+	"        Hosts, groups or \"*\" (every host) the host may reach. Repeatable.\n"
+	"    --overlay ADDR\n"
+	"        The host's overlay address, IPv4 or IPv6. Repeatable (one of each).\n"
+	"        Signed into the host token: peers accept inner packets from the\n"
+	"        host only with these source addresses.\n"
+	"    --endpoint IP:PORT\n"
+	"        The host's UDP underlay address: 192.0.2.1:51820 or [2001:db8::1]:51820.\n"
+	"    --pub FILE\n"
+	"        The host.pub written by 'capctl keygen' on the host.\n"
+	DIR_TEXT
+	"\n"
+	"FILES\n"
+	"    DIR/policy.json, DIR/tokens/host-NAME.token, DIR/revocation.list\n"
+	"\n"
+	EXIT_TEXT
+	"\n"
+	"EXAMPLE\n"
+	"    capctl host add host1 --bit 1 --reach host2,host3 --pub host1.pub \\\n"
+	"        --overlay 10.77.0.1 --endpoint 192.0.2.1:51820\n"
+	"    capctl host keys host2 host2.pub\n"
+	"    capctl host del host9\n";
+
+static const char page_user[] =
+	"NAME\n"
+	"    capctl user - add or delete a user\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl user add NAME [--reach T[,T...]]\n"
+	"    capctl user del NAME\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    add    adds user NAME (the login name on the hosts) with the given\n"
+	"           reach and issues the user's token.\n"
+	"    del    deletes NAME, revokes the user's token and removes the file.\n"
+	"    The policy is checked before it is written; nothing changes if the\n"
+	"    result would be invalid.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --reach T[,T...]\n"
+	"        Hosts, groups or \"*\" the user may reach. Repeatable.\n"
+	DIR_TEXT
+	"\n"
+	"FILES\n"
+	"    DIR/policy.json, DIR/tokens/user-NAME.token, DIR/revocation.list\n"
+	"\n"
+	EXIT_TEXT
+	"\n"
+	"EXAMPLE\n"
+	"    capctl user add alice --reach host1,host3\n"
+	"    capctl user del bob\n";
+
+static const char page_policy[] =
+	"NAME\n"
+	"    capctl policy check - validate a policy file\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl policy check [FILE]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Parses and compiles FILE (default: DIR/policy.json) exactly as capctl\n"
+	"    and capd do, and prints a summary: every host with its bit, whether\n"
+	"    its keys are set and its grant mask (bit ranges and host names),\n"
+	"    every user's grant and every group's members. An invalid file gives\n"
+	"    one error naming FILE and either LINE:COLUMN (broken JSON) or the\n"
+	"    path to the offending value (hosts.host1.reach[0]: ...).\n"
+	"\n"
+	"OPTIONS\n"
+	DIR_TEXT
+	"\n"
+	"EXIT STATUS\n"
+	"    0  the file is valid\n"
+	"    1  the file is invalid\n"
+	"    2  usage error\n"
+	"    3  the file cannot be read\n"
+	"\n"
+	"EXAMPLE\n"
+	"    capctl policy check /tmp/policy.json\n";
+
+static const char page_issue[] =
+	"NAME\n"
+	"    capctl issue - issue every token the policy calls for\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl issue [--validity DAYS] [--force]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Brings DIR/tokens/ in line with the policy: a host token (name, bit,\n"
+	"    overlay addresses, public keys, grant) for every host and a user token\n"
+	"    for every user, signed by the authority and armored. A token is\n"
+	"    re-issued only when it is missing, unusable, revoked or expired, when\n"
+	"    its content (grant, bit, addresses, keys) differs from the policy,\n"
+	"    when less than a third of its validity remains, or with --force.\n"
+	"    When the content changed, the old serial is revoked in a new signed\n"
+	"    revocation list. Tokens of hosts and users no longer in the policy\n"
+	"    are revoked and removed.\n"
+	"\n"
+	"    Serials are unique across the authority and never reused. Tokens\n"
+	"    are valid from 5 minutes ago (clock skew) for DAYS days.\n"
+	"\n"
+	"    A host without public keys in the policy gets no token; that is an\n"
+	"    error naming the host (the other tokens are still issued).\n"
+	"\n"
+	"OPTIONS\n"
+	"    --validity DAYS\n"
+	"        Validity of new tokens, 1..3650 days. Default: 30.\n"
+	"    --force\n"
+	"        Re-issue every token, even current ones (old serials whose\n"
+	"        content did not change stay valid until they expire).\n"
+	DIR_TEXT
+	"\n"
+	"FILES\n"
+	"    DIR/tokens/host-NAME.token, DIR/tokens/user-NAME.token,\n"
+	"    DIR/revocation.list, DIR/state.json\n"
+	"\n"
+	EXIT_TEXT
+	"\n"
+	"EXAMPLE\n"
+	"    capctl issue --validity 7\n";
+
+static const char page_grant[] =
+	"NAME\n"
+	"    capctl grant - let a user or host reach more hosts\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl grant [user:|host:]SUBJECT TARGET...\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Appends each TARGET (a host name, a group name or \"*\") to the reach\n"
+	"    list of SUBJECT, a user or a host, skipping those already there.\n"
+	"    A name that is both a user and a host must be prefixed with user:\n"
+	"    or host:. The new policy is checked and written, then SUBJECT's\n"
+	"    token is re-issued with a new serial and the old serial revoked.\n"
+	"    Prints the new grant mask.\n"
+	"\n"
+	"OPTIONS\n"
+	DIR_TEXT
+	"\n"
+	"FILES\n"
+	"    DIR/policy.json, DIR/tokens/, DIR/revocation.list, DIR/state.json\n"
+	"\n"
+	EXIT_TEXT
+	"\n"
+	"EXAMPLE\n"
+	"    capctl grant alice host2 web\n"
+	"    capctl grant host:db1 backup\n";
+
+static const char page_revoke[] =
+	"NAME\n"
+	"    capctl revoke - take reach away from a user or host\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl revoke [user:|host:]SUBJECT TARGET...\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Removes each TARGET (host, group or \"*\") from SUBJECT's reach so that\n"
+	"    SUBJECT reaches none of its hosts any more. When a target host is\n"
+	"    reached only through a group or \"*\", that entry is replaced by its\n"
+	"    hosts minus the revoked ones, and capctl says so on stderr. Revoking\n"
+	"    a group removes the group and its hosts.\n"
+	"\n"
+	"    Then, in an order that fails closed if interrupted: the new policy\n"
+	"    is written; the old token's serial is revoked in a new signed\n"
+	"    revocation list (and state.json); the new token is written. Prints\n"
+	"    the new grant mask. If interrupted, 'capctl status' shows the stale\n"
+	"    token and 'capctl issue' completes the change.\n"
+	"\n"
+	"OPTIONS\n"
+	DIR_TEXT
+	"\n"
+	"FILES\n"
+	"    DIR/policy.json, DIR/tokens/, DIR/revocation.list, DIR/state.json\n"
+	"\n"
+	EXIT_TEXT
+	"\n"
+	"EXAMPLE\n"
+	"    capctl revoke alice host2\n"
+	"    capctl revoke host:db1 '*'\n";
+
+static const char page_token[] =
+	"NAME\n"
+	"    capctl token show - decode and verify a token\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl token show FILE [--json] [--authority PUBFILE]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Decodes FILE (an armored or raw binary host or user token) and\n"
+	"    verifies it against the authority's public key and, if present,\n"
+	"    DIR/revocation.list. Prints every field: type, name, bit, overlay\n"
+	"    addresses and public keys (host tokens), the grant as bit ranges and,\n"
+	"    where DIR/policy.json knows them, as host names, the serial, the\n"
+	"    validity in UTC, the authority key id, whether the token still\n"
+	"    matches the policy, and the verification status. What decodes is\n"
+	"    printed even when verification fails.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --json\n"
+	"        Print one JSON object instead of text.\n"
+	"    --authority PUBFILE\n"
+	"        Verify against this authority.pub instead of DIR/authority.pub.\n"
+	DIR_TEXT
+	"\n"
+	"EXIT STATUS\n"
+	"    0  the token verifies (authority, signature, validity, revocation)\n"
+	"    1  it does not, or it does not decode\n"
+	"    2  usage error\n"
+	"    3  FILE cannot be read\n"
+	"\n"
+	"EXAMPLE\n"
+	"    capctl token show /etc/captun/tokens/user-alice.token\n";
+
+static const char page_status[] =
+	"NAME\n"
+	"    capctl status - the admin's view of hosts, users and tokens\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl status [--json]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    For every host: name, bit, whether its keys are set, reach as written\n"
+	"    in the policy, grant mask as host names, token serial and expiry, and\n"
+	"    the token's state; the same for every user; then the revocation\n"
+	"    list's serial and size. A token is 'current' when it verifies and\n"
+	"    matches the policy; otherwise it is shown as missing, stale (policy\n"
+	"    changed, e.g. after an interrupted change), revoked, expired,\n"
+	"    'renewal due' or unusable, and capctl tells you to run\n"
+	"    'capctl issue'. Status only reads; it never changes anything.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --json\n"
+	"        Print one JSON object instead of tables.\n"
+	DIR_TEXT
+	"\n"
+	"EXIT STATUS\n"
+	"    0  status shown (even if some tokens are stale)\n"
+	"    1  the state directory or policy is invalid\n"
+	"    2  usage error\n"
+	"    3  system or I/O error\n"
+	"\n"
+	"EXAMPLE\n"
+	"    capctl status --json | jq '.users[] | select(.token.state != \"current\")'\n";
+
+static const char page_shim[] =
+	"NAME\n"
+	"    capctl shim status - a host's data plane, as its capshim reports it\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl shim status [--socket PATH | --ifname NAME] [--json]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Asks the capshim running on this host, over its control socket,\n"
+	"    for its state and prints it: the host, its current capability epoch\n"
+	"    and mask, the users behind it; for every peer whether a session is\n"
+	"    up, its endpoint, the epoch of its latest verified capability and\n"
+	"    whether that reaches this host, packets and bytes each way, and\n"
+	"    denied packets each way; then every non-zero drop counter by reason\n"
+	"    (rx_replay, rx_decrypt, rx_denied, tx_denied, ...). It only reads;\n"
+	"    no privilege is needed.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --socket PATH\n"
+	"        The control socket. Default: /run/captun/captun0.sock.\n"
+	"    --ifname NAME\n"
+	"        The socket of the capshim serving interface NAME:\n"
+	"        /run/captun/NAME.sock.\n"
+	"    --json\n"
+	"        Print capshim's answer as it came (one JSON object).\n"
+	"    -h, --help\n"
+	"        Show this page.\n"
+	"\n"
+	"EXIT STATUS\n"
+	"    0  status shown\n"
+	"    1  capshim answered with an error\n"
+	"    2  usage error\n"
+	"    3  capshim could not be reached\n"
+	"\n"
+	"EXAMPLE\n"
+	"    capctl shim status --ifname captun0\n";
+
+static const char page_help[] =
+	"NAME\n"
+	"    capctl help - show the manual of a verb\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl help [VERB]\n"
+	"    capctl VERB --help\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Without VERB, shows the overview of every verb.\n"
+	"\n"
+	EXIT_TEXT
+	"\n"
+	"EXAMPLE\n"
+	"    capctl help revoke\n";
+
+static const struct page {
+	const char *verb;
+	const char *text;
+} pages[] = {
+	{ "init", page_init },
+	{ "keygen", page_keygen },
+	{ "host", page_host },
+	{ "user", page_user },
+	{ "policy", page_policy },
+	{ "issue", page_issue },
+	{ "grant", page_grant },
+	{ "revoke", page_revoke },
+	{ "token", page_token },
+	{ "status", page_status },
+	{ "shim", page_shim },
+	{ "help", page_help },
+};
+
+/* The page of verb (NULL: the overview); "host add" shows "host". */
+int help_show(const char *verb)
+{
+	if (!verb) {
+		fputs(page_main, stdout);
+		return CAPCTL_OK;
+	}
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+		if (strncmp(verb, pages[i].verb, strlen(pages[i].verb)) == 0 &&
+		    (verb[strlen(pages[i].verb)] == '\0' ||
+		     verb[strlen(pages[i].verb)] == ' ')) {
+			fputs(pages[i].text, stdout);
+			return CAPCTL_OK;
+		}
+	return help_usage(NULL, "no manual for '%s'", verb);
+}
+
+/* A usage error: one line naming the problem and the page to read; exit 2. */
+int help_usage(const char *verb, const char *fmt, ...)
+{
+	char what[256];
+	char fix[96];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (verb)
+		snprintf(fix, sizeof(fix), "see 'capctl help %s'", verb);
+	else
+		snprintf(fix, sizeof(fix), "see 'capctl --help'");
+	return util_fail(CAPCTL_USAGE, fix, "%s", what);
+}
