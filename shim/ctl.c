@@ -1,0 +1,391 @@
+/*
+ * shim/ctl.c - capshim's control socket: a Unix stream socket speaking
+ * JSON lines (one request object per line, one answer per line).
+ *
+ *   {"cmd":"status"}                       anyone: host, epoch, peers, drops
+ *   {"cmd":"capability","users":[B64...]}  root: set the capability from the
+ *                                          user tokens of the open sessions
+ *
+ * The peer's credentials (SO_PEERCRED) decide what it may do. Lines are
+ * bounded; a client that sends a longer one is answered and dropped.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "shim.h"
+
+enum ctl_limit {
+	CTL_CLIENTS = 16,
+	CTL_LINE_MAX = 256 * 1024,
+	CTL_SEND_TIMEOUT_MS = 1000,
+};
+
+struct ctl_client {
+	struct shim_ev ev;		/* first: the loop hands us this pointer */
+	bool in_use;
+	uid_t uid;
+	char *buf;
+	size_t len;
+};
+
+struct ctl {
+	struct shim_ev listen;
+	struct ctl_client clients[CTL_CLIENTS];
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+int shim_ev_add(struct shim *s, struct shim_ev *ev)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = ev };
+
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev->fd, &e) < 0 ? -errno : 0;
+}
+
+static void client_close(struct shim *s, struct ctl_client *c)
+{
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->ev.fd, NULL);
+	close(c->ev.fd);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+	c->ev.fd = -1;
+}
+
+static void reply(struct ctl_client *c, json_t *obj)
+{
+	struct timeval tv = { 0, CTL_SEND_TIMEOUT_MS * 1000 };
+	char *text = json_dumps(obj, JSON_COMPACT);
+	size_t len, off = 0;
+
+	json_decref(obj);
+	if (!text)
+		return;
+	len = strlen(text);
+	text[len++] = '\n';	/* over the NUL: one line on the wire */
+	fcntl(c->ev.fd, F_SETFL, fcntl(c->ev.fd, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(c->ev.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (off < len) {
+		ssize_t n = send(c->ev.fd, text + off, len - off, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	fcntl(c->ev.fd, F_SETFL, fcntl(c->ev.fd, F_GETFL) | O_NONBLOCK);
+	free(text);
+}
+
+static json_t *error(const char *msg)
+{
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *mask_json(const struct mask *m)
+{
+	char buf[4096];
+
+	mask_format(m, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *peer_json(struct shim *s, struct peer *p)
+{
+	const struct peer_cap *cap = NULL;
+	char ep[INET6_ADDRSTRLEN + 8] = "";
+	json_t *o;
+
+	for (int i = 0; i < SHIM_CAP_EPOCHS; i++)
+		if (p->caps[i].valid && p->caps[i].epoch == p->latest_epoch)
+			cap = &p->caps[i];
+	if (p->endpoint_len) {
+		struct inet_flow dummy;
+		char a[INET6_ADDRSTRLEN];
+
+		memset(&dummy, 0, sizeof(dummy));
+		if (p->endpoint.ss_family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)&p->endpoint;
+
+			inet_addr_from4(&dummy.src, &sin->sin_addr);
+			snprintf(ep, sizeof(ep), "%s:%u",
+				 inet_addr_str(&dummy.src, a, sizeof(a)), ntohs(sin->sin_port));
+		} else {
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&p->endpoint;
+
+			snprintf(ep, sizeof(ep), "[%s]:%u",
+				 inet_addr_str(&sin6->sin6_addr, a, sizeof(a)),
+				 ntohs(sin6->sin6_port));
+		}
+	}
+	o = json_pack("{s:s, s:i, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		      "name", p->name, "bit", p->bit, "endpoint", ep,
+		      "session", shim_session_send(p, shim_now_ns()) != NULL,
+		      "handshake_pending", p->hs_pending,
+		      "last_handshake_ms_ago",
+		      p->last_handshake_ns ?
+		      (json_int_t)((shim_now_ns() - p->last_handshake_ns) / 1000000) :
+		      (json_int_t)-1,
+		      "rx_packets", (json_int_t)p->c.rx_packets,
+		      "rx_bytes", (json_int_t)p->c.rx_bytes,
+		      "tx_packets", (json_int_t)p->c.tx_packets,
+		      "tx_bytes", (json_int_t)p->c.tx_bytes,
+		      "rx_denied", (json_int_t)p->c.rx_denied,
+		      "tx_denied", (json_int_t)p->c.tx_denied,
+		      "handshakes", (json_int_t)p->c.handshakes);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "epoch", json_integer(cap ? cap->epoch : 0));
+	json_object_set_new(o, "mask", cap ? mask_json(&cap->mask) : json_null());
+	json_object_set_new(o, "users", json_string(cap ? cap->users : ""));
+	json_object_set_new(o, "reaches_us",
+			    json_boolean(cap && mask_bit_test(&cap->mask, s->self.bit)));
+	json_object_set_new(o, "we_reach",
+			    json_boolean(mask_bit_test(&s->cap.mask, p->bit)));
+	return o;
+}
+
+static json_t *status(struct shim *s)
+{
+	struct conntrack_stats cs;
+	json_t *o, *peers, *drops;
+
+	conntrack_stats_get(s->ct, &cs);
+	peers = json_array();
+	drops = json_object();
+	for (size_t i = 0; i < s->npeers; i++)
+		json_array_append_new(peers, peer_json(s, &s->peers[i]));
+	for (int d = 0; d < DROP_COUNT; d++)
+		json_object_set_new(drops, shim_drop_name(d), json_integer((json_int_t)s->drops[d]));
+	o = json_pack("{s:b, s:s, s:i, s:s, s:I, s:o, s:s, s:b, s:b, s:o, s:o, s:{s:I, s:I}}",
+		      "ok", 1, "host", s->self.name, "bit", s->self.bit,
+		      "interface", s->tun.name, "epoch", (json_int_t)s->cap.epoch,
+		      "mask", mask_json(&s->cap.mask), "users", s->cap.users,
+		      "strict", s->cfg.strict, "offload", s->tun.vnet,
+		      "peers", peers, "drops", drops,
+		      "conntrack", "entries", (json_int_t)cs.entries,
+		      "capacity", (json_int_t)cs.capacity);
+	return o ? o : error("out of memory");
+}
+
+/* Sets the capability from base64 user tokens; root only. */
+static json_t *capability(struct shim *s, struct ctl_client *c, json_t *req)
+{
+	json_t *users = json_object_get(req, "users"), *u;
+	uint8_t *bins[PROTO_ANNOUNCE_USERS_MAX];
+	size_t lens[PROTO_ANNOUNCE_USERS_MAX], i, n = 0;
+	const char *err = NULL;
+	json_t *ans;
+	int ret;
+
+	if (c->uid != 0)
+		return error("permission denied: only root may set the capability");
+	if (!json_is_array(users))
+		return error("'users' must be a list of base64 user tokens");
+	if (json_array_size(users) > PROTO_ANNOUNCE_USERS_MAX)
+		return error("too many users");
+	json_array_foreach(users, i, u) {
+		const char *b64 = json_string_value(u);
+		size_t len = 0;
+
+		bins[n] = malloc(WIRE_TOKEN_MAX);
+		if (!b64 || !bins[n] ||
+		    sodium_base642bin(bins[n], WIRE_TOKEN_MAX, b64, strlen(b64), NULL,
+				      &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+			free(bins[n]);
+			ans = error("a user token is not valid base64");
+			goto out;
+		}
+		lens[n++] = len;
+	}
+	ret = shim_cap_set(s, (const uint8_t *const *)bins, lens, (unsigned)n, &err);
+	if (ret < 0) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "capability refused: %s", err ? err : strerror(-ret));
+		ans = error(msg);
+		goto out;
+	}
+	ans = json_pack("{s:b, s:I, s:o, s:s}", "ok", 1, "epoch",
+			(json_int_t)s->cap.epoch, "mask", mask_json(&s->cap.mask),
+			"users", s->cap.users);
+out:
+	for (i = 0; i < n; i++)
+		free(bins[i]);
+	return ans;
+}
+
+static void request(struct shim *s, struct ctl_client *c, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *ans;
+	const char *cmd;
+
+	if (!req || !json_is_object(req)) {
+		reply(c, error("malformed request: expected one JSON object per line"));
+		json_decref(req);
+		return;
+	}
+	cmd = json_string_value(json_object_get(req, "cmd"));
+	if (!cmd)
+		ans = error("missing \"cmd\"");
+	else if (strcmp(cmd, "status") == 0)
+		ans = status(s);
+	else if (strcmp(cmd, "capability") == 0)
+		ans = capability(s, c, req);
+	else if (strcmp(cmd, "ping") == 0)
+		ans = json_pack("{s:b}", "ok", 1);
+	else
+		ans = error("unknown cmd; known: status, capability, ping");
+	json_decref(req);
+	reply(c, ans);
+}
+
+static void client_readable(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+	struct ctl_client *c = (struct ctl_client *)ev;
+	char *nl;
+
+	for (;;) {
+		ssize_t n;
+
+		if (c->len == CTL_LINE_MAX) {
+			reply(c, error("request line too long"));
+			client_close(s, c);
+			return;
+		}
+		n = recv(c->ev.fd, c->buf + c->len, CTL_LINE_MAX - c->len, 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			client_close(s, c);
+			return;
+		}
+		if (n < 0)
+			break;
+		c->len += (size_t)n;
+		while ((nl = memchr(c->buf, '\n', c->len))) {
+			size_t l = (size_t)(nl - c->buf);
+
+			request(s, c, c->buf, l);
+			memmove(c->buf, nl + 1, c->len - l - 1);
+			c->len -= l + 1;
+		}
+	}
+}
+
+static void accept_client(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+	struct ctl *ctl = s->ctl;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct ctl_client *c = NULL;
+	int fd;
+
+	fd = accept4(ev->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		if (!ctl->clients[i].in_use) {
+			c = &ctl->clients[i];
+			break;
+		}
+	if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		close(fd);
+		return;
+	}
+	c->buf = malloc(CTL_LINE_MAX);
+	if (!c->buf) {
+		close(fd);
+		return;
+	}
+	c->in_use = true;
+	c->uid = cred.uid;
+	c->len = 0;
+	c->ev.fd = fd;
+	c->ev.fn = client_readable;
+	if (shim_ev_add(s, &c->ev) < 0)
+		client_close(s, c);
+}
+
+/* Binds path, refusing to steal it from a live capshim. */
+int shim_ctl_open(struct shim *s, const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[sizeof(sun.sun_path)];
+	struct ctl *ctl;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	memcpy(dir, path, strlen(path) + 1);
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+		return -errno;
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		return -ENOMEM;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		ret = -EADDRINUSE;
+		goto err_close;
+	}
+	close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		goto err_free;
+	}
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, 0666) < 0 || listen(fd, 16) < 0) {
+		ret = -errno;
+		goto err_unlink;
+	}
+	memcpy(ctl->path, path, strlen(path) + 1);
+	ctl->listen.fd = fd;
+	ctl->listen.fn = accept_client;
+	s->ctl = ctl;
+	ret = shim_ev_add(s, &ctl->listen);
+	if (ret < 0) {
+		s->ctl = NULL;
+		goto err_unlink;
+	}
+	return 0;
+
+err_unlink:
+	unlink(path);
+err_close:
+	close(fd);
+err_free:
+	free(ctl);
+	return ret;
+}
+
+void shim_ctl_close(struct shim *s)
+{
+	struct ctl *ctl = s->ctl;
+
+	if (!ctl)
+		return;
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		if (ctl->clients[i].in_use)
+			client_close(s, &ctl->clients[i]);
+	close(ctl->listen.fd);
+	unlink(ctl->path);
+	free(ctl);
+	s->ctl = NULL;
+}

@@ -1,0 +1,301 @@
+/*
+ * shim/handshake.c - sessions with peers: starting and answering Noise IK
+ * handshakes, installing the resulting keys into session slots, and the
+ * timers that rekey, retransmit, expire and keep alive, after WireGuard.
+ *
+ * An initiator's new session becomes current at once; a responder's waits
+ * as "next" until the initiator has used it, since until then the
+ * initiation might have been a replay.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <sodium.h>
+
+#include "shim.h"
+
+#define NS UINT64_C(1000000000)
+#define INITIATION_MIN_GAP_NS UINT64_C(50000000)	/* per peer, as WireGuard */
+
+static int send_to(struct shim *s, const struct sockaddr_storage *to,
+		   socklen_t tolen, const void *buf, size_t len)
+{
+	struct udp_sock *u = to->ss_family == AF_INET6 ? &s->udp6 : &s->udp4;
+	struct udp_msg m;
+	int ret;
+
+	if (u->fd < 0)
+		return -EAFNOSUPPORT;
+	memset(&m, 0, sizeof(m));
+	m.buf = (uint8_t *)buf;
+	m.len = len;
+	memcpy(&m.addr, to, tolen);
+	m.addr_len = tolen;
+	ret = udp_send_batch(u, &m, 1);
+	if (ret < 0)
+		return ret;
+	return ret == 1 ? 0 : -EAGAIN;
+}
+
+/* The session to send on: current, if it is fresh enough to use. */
+struct session *shim_session_send(struct peer *p, uint64_t now)
+{
+	struct session *se;
+
+	if (p->cur < 0)
+		return NULL;
+	se = &p->sessions[p->cur];
+	if (!se->live || (!se->kp.initiator && !se->confirmed) ||
+	    now - se->created_ns > PROTO_REJECT_AFTER_TIME_S * NS ||
+	    se->send_counter >= PROTO_REJECT_AFTER_MESSAGES)
+		return NULL;
+	return se;
+}
+
+int shim_handshake_start(struct shim *s, struct peer *p)
+{
+	struct proto_initiation msg;
+	uint64_t now = shim_now_ns();
+	int slot, ret;
+
+	if (p->endpoint_len == 0)
+		return -EDESTADDRREQ;
+	if (p->hs_pending && now - p->hs_sent_ns < PROTO_REKEY_TIMEOUT_S * NS)
+		return 0;
+	slot = p->hs_pending ? p->hs_slot : shim_slot_free(p);
+	if (slot < 0)
+		return -EBUSY;
+	ret = noise_initiation_create(&p->hs, &s->stat, p->tunnel_pk,
+				      shim_index_make(s, p, slot), &msg);
+	if (ret < 0)
+		return ret;
+	if (!p->hs_pending)
+		p->hs_first_ns = now;
+	p->hs_pending = true;
+	p->hs_slot = slot;
+	p->hs_sent_ns = now;
+	ret = send_to(s, &p->endpoint, p->endpoint_len, &msg, sizeof(msg));
+	sodium_memzero(&msg, sizeof(msg));
+	return ret;
+}
+
+/* Authenticated traffic moves the peer's endpoint, as WireGuard roams. */
+static void roam(struct peer *p, const struct sockaddr *from, socklen_t fromlen)
+{
+	if (fromlen > sizeof(p->endpoint))
+		return;
+	if (p->endpoint_len != fromlen || memcmp(&p->endpoint, from, fromlen)) {
+		memset(&p->endpoint, 0, sizeof(p->endpoint));
+		memcpy(&p->endpoint, from, fromlen);
+		p->endpoint_len = fromlen;
+	}
+}
+
+/* After a session comes up: our capability, then what waited for it. */
+static void session_up(struct shim *s, struct peer *p, uint64_t now)
+{
+	p->last_handshake_ns = now;
+	p->c.handshakes++;
+	if (shim_send_control(s, p, s->cap.msg, s->cap.msg_len) == 0) {
+		p->announced_epoch = s->cap.epoch;
+		p->announce_sent_ns = now;
+	}
+	shim_flush_queue(s, p);
+}
+
+struct lookup_arg {
+	struct shim *s;
+	struct peer *found;
+};
+
+static bool lookup(void *arg, const uint8_t pk[PROTO_KEY_LEN])
+{
+	struct lookup_arg *la = arg;
+
+	la->found = shim_peer_by_pk(la->s, pk);
+	return la->found != NULL;
+}
+
+void shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
+			       const struct sockaddr *from, socklen_t fromlen)
+{
+	struct proto_initiation msg;
+	struct proto_response resp;
+	struct noise_handshake hs;
+	struct noise_keypair kp;
+	struct lookup_arg la = { s, NULL };
+	uint8_t ts[PROTO_TIMESTAMP_LEN];
+	struct session *se;
+	struct peer *p;
+	uint64_t now = shim_now_ns();
+	int slot;
+
+	if (len != sizeof(msg)) {
+		shim_drop(s, DROP_RX_SHORT);
+		return;
+	}
+	memcpy(&msg, buf, sizeof(msg));
+	if (!noise_mac1_verify(&s->stat, buf, len)) {
+		shim_drop(s, DROP_RX_MAC1);
+		return;
+	}
+	if (!noise_initiation_consume(&hs, &s->stat, &msg, lookup, &la, ts)) {
+		shim_drop(s, la.found ? DROP_RX_HANDSHAKE : DROP_RX_UNKNOWN_KEY);
+		goto out;
+	}
+	p = la.found;
+	if (memcmp(ts, p->last_ts, sizeof(ts)) <= 0 ||
+	    (p->last_initiation_rx_ns &&
+	     now - p->last_initiation_rx_ns < INITIATION_MIN_GAP_NS)) {
+		shim_drop(s, DROP_RX_HANDSHAKE_REPLAY);
+		goto out;
+	}
+	if (p->next >= 0) {
+		shim_session_clear(&p->sessions[p->next]);
+		p->next = -1;
+	}
+	slot = shim_slot_free(p);
+	if (slot < 0 ||
+	    noise_response_create(&hs, &s->stat, shim_index_make(s, p, slot),
+				  &resp, &kp) < 0) {
+		shim_drop(s, DROP_RX_HANDSHAKE);
+		goto out;
+	}
+	memcpy(p->last_ts, ts, sizeof(ts));
+	p->last_initiation_rx_ns = now;
+	se = &p->sessions[slot];
+	memset(se, 0, sizeof(*se));
+	se->kp = kp;
+	se->live = true;
+	se->created_ns = now;
+	replay_init(&se->replay);
+	p->next = slot;
+	p->last_handshake_ns = now;
+	roam(p, from, fromlen);
+	if (send_to(s, &p->endpoint, p->endpoint_len, &resp, sizeof(resp)) < 0)
+		shim_drop(s, DROP_TX_SEND_ERROR);
+out:
+	noise_keypair_wipe(&kp);
+	noise_handshake_wipe(&hs);
+	sodium_memzero(&msg, sizeof(msg));
+}
+
+void shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
+			     const struct sockaddr *from, socklen_t fromlen)
+{
+	struct proto_response msg;
+	struct noise_keypair kp;
+	struct session *se;
+	struct peer *p = NULL;
+	uint64_t now = shim_now_ns();
+	uint32_t receiver;
+	size_t no;
+
+	if (len != sizeof(msg)) {
+		shim_drop(s, DROP_RX_SHORT);
+		return;
+	}
+	memcpy(&msg, buf, sizeof(msg));
+	receiver = be32toh(msg.receiver);
+	no = (receiver >> SHIM_INDEX_PEER_SHIFT) &
+	     ((1u << (SHIM_INDEX_RANDOM_SHIFT - SHIM_INDEX_PEER_SHIFT)) - 1);
+	if (no >= s->npeers || !s->peers[no].hs_pending ||
+	    s->peers[no].hs.local_index != receiver) {
+		shim_drop(s, DROP_RX_UNKNOWN_INDEX);
+		return;
+	}
+	p = &s->peers[no];
+	if (!noise_response_consume(&p->hs, &s->stat, &msg, &kp)) {
+		shim_drop(s, DROP_RX_HANDSHAKE);
+		return;
+	}
+	se = &p->sessions[p->hs_slot];
+	memset(se, 0, sizeof(*se));
+	se->kp = kp;
+	se->live = true;
+	se->confirmed = true;
+	se->created_ns = now;
+	replay_init(&se->replay);
+	if (p->prev >= 0)
+		shim_session_clear(&p->sessions[p->prev]);
+	p->prev = p->cur;
+	p->cur = p->hs_slot;
+	p->hs_pending = false;
+	p->hs_slot = -1;
+	noise_keypair_wipe(&kp);
+	roam(p, from, fromlen);
+	session_up(s, p, now);
+}
+
+/* A responder's "next" session is confirmed by its first valid packet. */
+void shim_session_confirm(struct shim *s, struct peer *p, int slot)
+{
+	uint64_t now = shim_now_ns();
+
+	if (slot != p->next)
+		return;
+	p->sessions[slot].confirmed = true;
+	if (p->prev >= 0)
+		shim_session_clear(&p->sessions[p->prev]);
+	p->prev = p->cur;
+	p->cur = slot;
+	p->next = -1;
+	session_up(s, p, now);
+}
+
+static void expire(struct peer *p, int *slot, uint64_t now)
+{
+	if (*slot >= 0 && now - p->sessions[*slot].created_ns >
+				  3ull * PROTO_REJECT_AFTER_TIME_S * NS) {
+		shim_session_clear(&p->sessions[*slot]);
+		*slot = -1;
+	}
+}
+
+/*
+ * Every tick: retransmit, rekey, expire, keep alive. As WireGuard does, a
+ * peer that has sent nothing back for KEEPALIVE + REKEY_TIMEOUT after we
+ * sent it data gets a new handshake: its session or endpoint may be gone.
+ */
+void shim_timers(struct shim *s, uint64_t now)
+{
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+		struct session *cur = p->cur >= 0 ? &p->sessions[p->cur] : NULL;
+
+		if (p->hs_pending) {
+			if (now - p->hs_first_ns > PROTO_REKEY_ATTEMPT_S * NS) {
+				p->hs_pending = false;
+				p->hs_slot = -1;
+				noise_handshake_wipe(&p->hs);
+				for (unsigned q = 0; q < p->queue_len; q++)
+					free(p->queue[q].data);
+				p->queue_len = 0;
+			} else if (now - p->hs_sent_ns >
+				   PROTO_REKEY_TIMEOUT_S * NS +
+				   randombytes_uniform(333) * 1000000ull) {
+				shim_handshake_start(s, p);
+			}
+		} else if (cur && now - cur->created_ns >
+			   (PROTO_REKEY_AFTER_TIME_S + (cur->kp.initiator ? 0 : 15)) * NS &&
+			   now - p->last_tx_ns < PROTO_KEEPALIVE_S * NS) {
+			shim_handshake_start(s, p);
+		} else if (cur && cur->send_counter > PROTO_REKEY_AFTER_MESSAGES) {
+			shim_handshake_start(s, p);
+		} else if (p->unanswered_tx_ns && now - p->unanswered_tx_ns >
+			   (PROTO_KEEPALIVE_S + PROTO_REKEY_TIMEOUT_S) * NS) {
+			p->unanswered_tx_ns = 0;
+			shim_handshake_start(s, p);
+		}
+		expire(p, &p->cur, now);
+		expire(p, &p->prev, now);
+		expire(p, &p->next, now);
+		if (cur && p->cur >= 0 && p->last_rx_ns > p->last_tx_ns &&
+		    now - p->last_rx_ns < PROTO_KEEPALIVE_S * NS &&
+		    now - p->last_tx_ns > PROTO_KEEPALIVE_S * NS &&
+		    shim_session_send(p, now))
+			shim_send_control(s, p, NULL, 0);
+	}
+}

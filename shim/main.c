@@ -1,0 +1,522 @@
+/*
+ * shim/main.c - capshim: command line, setup, the event loop and teardown.
+ * One thread; signals arrive through a signalfd and timers through a
+ * timerfd, so no work ever happens in a signal handler.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/capability.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "armor.h"
+#include "fileio.h"
+#include "shim.h"
+
+enum main_default {
+	DEFAULT_PORT = 51900,
+	DEFAULT_CONNTRACK = 65536,
+	UNDERLAY_MTU = 1500,
+	TICK_MS = 100,
+	EXIT_USAGE = 2,
+	EXIT_SETUP = 1,
+};
+
+static const char usage_text[] =
+"Usage: capshim --dir DIR [options]\n"
+"\n"
+"capshim is captun's data plane. It creates a TUN interface holding this\n"
+"host's overlay addresses, carries IP packets to the other hosts of the\n"
+"network over encrypted UDP (a Noise IK handshake, ChaCha20-Poly1305), and\n"
+"stamps every packet with the capability epoch this host sends under. A\n"
+"receiver delivers a packet only if the sender's announced capability - the\n"
+"host's grant ANDed with the grants of every user logged in on it - holds\n"
+"the receiver's bit. A packet this host's own capability does not allow\n"
+"never leaves: the local application gets a TCP RST or an ICMP\n"
+"administratively-prohibited at once.\n"
+"\n"
+"Options:\n"
+"  -d, --dir DIR        host state directory (required), holding:\n"
+"                         host.key          this host's private keys (0600)\n"
+"                         authority.pub     the network authority's key\n"
+"                         tokens/host-*.token  host tokens of every host\n"
+"                         revocation.list   the authority's revocations (optional)\n"
+"                         policy.json       for peers' endpoints (optional)\n"
+"                       capshim writes DIR/epoch, its last capability epoch.\n"
+"  -i, --ifname NAME    TUN interface name (default captun0)\n"
+"  -p, --port PORT      UDP port to listen on, IPv4 and IPv6 (default 51900)\n"
+"  -m, --mtu MTU        TUN MTU (default 1500 minus the overhead of an IPv6\n"
+"                       underlay: 1416)\n"
+"  -c, --control PATH   control socket (default /run/captun/IFNAME.sock)\n"
+"  -s, --strict         judge every packet by the sender's capability alone;\n"
+"                       by default replies to flows this host opened pass\n"
+"      --no-offload     no TUN/UDP segmentation offloads\n"
+"  -f, --foreground     stay in the foreground and log to stderr\n"
+"      --pidfile PATH   write the daemon's pid to PATH\n"
+"      --test-skip-sender-check\n"
+"                       FOR TESTS ONLY: send what this host's capability\n"
+"                       forbids, as a rogue host would, so that tests can\n"
+"                       show receivers refusing it\n"
+"      --bench-no-capability-check\n"
+"                       FOR BENCHMARKS ONLY: deliver and send without any\n"
+"                       capability check, to measure what the check costs\n"
+"  -h, --help           this text\n"
+"\n"
+"Control socket: JSON lines. {\"cmd\":\"status\"} (anyone) answers with the\n"
+"host, epoch, mask, peers, sessions, counters and drops by reason;\n"
+"{\"cmd\":\"capability\",\"users\":[BASE64 USER TOKEN...]} (root) sets this\n"
+"host's capability from the tokens of the users logged in on it.\n"
+"\n"
+"Signals: SIGTERM and SIGINT stop capshim cleanly (the interface is\n"
+"removed).\n"
+"\n"
+"Exit status: 0 after a clean stop, 1 if setup failed, 2 on a usage error.\n"
+"\n"
+"Example:\n"
+"  capshim --dir /etc/captun/host --ifname captun0 --foreground\n";
+
+static int parse_args(int argc, char **argv, struct shim_config *cfg,
+		      const char **pidfile)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "ifname", required_argument, NULL, 'i' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "mtu", required_argument, NULL, 'm' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "strict", no_argument, NULL, 's' },
+		{ "no-offload", no_argument, NULL, 'O' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "pidfile", required_argument, NULL, 'P' },
+		{ "test-skip-sender-check", no_argument, NULL, 'T' },
+		{ "bench-no-capability-check", no_argument, NULL, 'B' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	long v;
+	int c;
+
+	cfg->ifname = "captun0";
+	cfg->port = DEFAULT_PORT;
+	cfg->offload = true;
+	while ((c = getopt_long(argc, argv, "d:i:p:m:c:sfh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			cfg->dir = optarg;
+			break;
+		case 'i':
+			if (strlen(optarg) == 0 || strlen(optarg) >= IFNAMSIZ) {
+				fprintf(stderr, "capshim: interface name must be 1..%d characters\n",
+					IFNAMSIZ - 1);
+				return -EINVAL;
+			}
+			cfg->ifname = optarg;
+			break;
+		case 'p':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || v > 65535) {
+				fprintf(stderr, "capshim: --port wants 1..65535, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			cfg->port = (uint16_t)v;
+			break;
+		case 'm':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1280 || v > SHIM_MTU_MAX) {
+				fprintf(stderr, "capshim: --mtu wants 1280..%d, not '%s'\n",
+					SHIM_MTU_MAX, optarg);
+				return -EINVAL;
+			}
+			cfg->mtu = (unsigned)v;
+			break;
+		case 'c':
+			cfg->control = optarg;
+			break;
+		case 's':
+			cfg->strict = true;
+			break;
+		case 'O':
+			cfg->offload = false;
+			break;
+		case 'f':
+			cfg->foreground = true;
+			break;
+		case 'P':
+			*pidfile = optarg;
+			break;
+		case 'T':
+			cfg->skip_sender_check = true;
+			break;
+		case 'B':
+			cfg->no_cap_check = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "capshim: see 'capshim --help'\n");
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "capshim: unexpected argument '%s'; see 'capshim --help'\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (!cfg->dir) {
+		fprintf(stderr, "capshim: --dir DIR is required; see 'capshim --help'\n");
+		return -EINVAL;
+	}
+	if (!cfg->mtu)
+		cfg->mtu = UNDERLAY_MTU - 40 - 8 - PROTO_OVERHEAD;
+	return 0;
+}
+
+/* Keys, authority, revocations and peers from the state directory. */
+static int load_state(struct shim *s)
+{
+	char path[4096];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	enum token_status st;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/host.key", s->cfg.dir);
+	ret = keys_host_load(path, &s->keys);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "%s: %s%s", path, strerror(-ret),
+			 ret == -EPERM ? " (must be owned by root, mode 0600)" : "");
+		return ret;
+	}
+	ret = noise_static_init(&s->stat, s->keys.tunnel_sk);
+	if (ret < 0)
+		return ret;
+	snprintf(path, sizeof(path), "%s/authority.pub", s->cfg.dir);
+	ret = keys_authority_pub_load(path, s->authority_pk);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	snprintf(path, sizeof(path), "%s/revocation.list", s->cfg.dir);
+	ret = fileio_read(path, 1 << 20, &buf, &len);
+	if (ret == 0) {
+		uint8_t *bin = malloc(len);
+		size_t binlen = 0;
+
+		st = TOKEN_ERR_TRUNCATED;
+		if (bin && armor_decode((const char *)buf, len, TOKEN_ARMOR_REVOCATION,
+					NULL, bin, len, &binlen))
+			st = revocation_verify(bin, binlen, s->authority_pk, &s->revoked);
+		free(bin);
+		free(buf);
+		if (st != TOKEN_OK) {
+			shim_log(LOG_ERR, "%s: %s", path, token_status_str(st));
+			return -EKEYREJECTED;
+		}
+	} else if (ret != -ENOENT) {
+		shim_log(LOG_ERR, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = shim_peers_load(s);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "%s/tokens: cannot load host tokens: %s", s->cfg.dir,
+			 strerror(-ret));
+		return ret;
+	}
+	return shim_epoch_load(s);
+}
+
+static int setup_tun(struct shim *s)
+{
+	int ret;
+
+	ret = tun_open(&s->tun, s->cfg.ifname, s->cfg.offload);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "TUN %s: %s", s->cfg.ifname, strerror(-ret));
+		return ret;
+	}
+	ret = tun_mtu_set(&s->tun, s->cfg.mtu);
+	if (ret == 0 && (s->self.flags & WIRE_HOST_OVERLAY4)) {
+		struct in_addr a;
+
+		memcpy(&a, s->self.overlay4, sizeof(a));
+		ret = tun_addr_add(&s->tun, AF_INET, &a, 32);
+	}
+	if (ret == 0 && (s->self.flags & WIRE_HOST_OVERLAY6))
+		ret = tun_addr_add(&s->tun, AF_INET6, s->self.overlay6, 128);
+	if (ret == 0)
+		ret = tun_up(&s->tun);
+	for (size_t i = 0; ret == 0 && i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		if (p->has4)
+			ret = tun_route_add(&s->tun, AF_INET, &p->overlay4.s6_addr[12], 32);
+		if (ret == 0 && p->has6)
+			ret = tun_route_add(&s->tun, AF_INET6, &p->overlay6, 128);
+	}
+	if (ret < 0)
+		shim_log(LOG_ERR, "configuring %s: %s", s->tun.name, strerror(-ret));
+	return ret;
+}
+
+static void on_tun(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+	shim_tun_readable(s);
+}
+
+static void on_udp4(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+	shim_udp_readable(s, &s->udp4);
+}
+
+static void on_udp6(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+	shim_udp_readable(s, &s->udp6);
+}
+
+static bool running = true;
+
+static void on_signal(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	while (read(ev->fd, &si, sizeof(si)) == sizeof(si))
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			running = false;
+}
+
+static void on_timer(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+	static uint64_t last_ct;
+	uint64_t ticks, now = shim_now_ns();
+
+	if (read(ev->fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	s->now = now;
+	shim_timers(s, now);
+	if (now - last_ct > 1000000000ull) {
+		conntrack_expire(s->ct, now);
+		last_ct = now;
+	}
+	shim_tx_flush(s);
+}
+
+/*
+ * Once the TUN device, sockets and routes exist nothing else needs a
+ * capability: give them all up (and the means to regain them), so that a
+ * flaw in packet handling cannot reconfigure the host's network.
+ */
+static int caps_drop(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+		.pid = 0,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	memset(data, 0, sizeof(data));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return -errno;
+	return 0;
+}
+
+static int daemonize(const char *pidfile)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -errno;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (pidfile) {
+		char text[32];
+		int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+
+		return fileio_write_atomic(pidfile, text, (size_t)n, 0644);
+	}
+	return 0;
+}
+
+static int run(struct shim *s)
+{
+	struct shim_ev ev_tun, ev_u4, ev_u6, ev_sig, ev_tick;
+	struct itimerspec its = { { 0, TICK_MS * 1000000 }, { 0, TICK_MS * 1000000 } };
+	struct epoll_event events[16];
+	sigset_t mask;
+	int ret;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGPIPE);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	ev_sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	ev_sig.fn = on_signal;
+	ev_tick.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ev_tick.fn = on_timer;
+	if (ev_sig.fd < 0 || ev_tick.fd < 0 ||
+	    timerfd_settime(ev_tick.fd, 0, &its, NULL) < 0)
+		return -errno;
+	ev_tun.fd = s->tun.fd;
+	ev_tun.fn = on_tun;
+	ev_u4.fd = s->udp4.fd;
+	ev_u4.fn = on_udp4;
+	ev_u6.fd = s->udp6.fd;
+	ev_u6.fn = on_udp6;
+	if ((ret = shim_ev_add(s, &ev_sig)) < 0 || (ret = shim_ev_add(s, &ev_tick)) < 0 ||
+	    (ret = shim_ev_add(s, &ev_tun)) < 0 ||
+	    (s->udp4.fd >= 0 && (ret = shim_ev_add(s, &ev_u4)) < 0) ||
+	    (s->udp6.fd >= 0 && (ret = shim_ev_add(s, &ev_u6)) < 0))
+		goto out;
+
+	for (size_t i = 0; i < s->npeers; i++)
+		if (s->peers[i].endpoint_len)
+			shim_handshake_start(s, &s->peers[i]);
+	while (running) {
+		int n = epoll_wait(s->epfd, events, 16, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct shim_ev *ev = events[i].data.ptr;
+
+			ev->fn(s, ev, events[i].events);
+		}
+	}
+	ret = 0;
+out:
+	close(ev_sig.fd);
+	close(ev_tick.fd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static struct shim s;
+	const char *pidfile = NULL, *err = NULL;
+	char control[108];
+	int ret, status = EXIT_SETUP;
+
+	if (parse_args(argc, argv, &s.cfg, &pidfile) < 0)
+		return EXIT_USAGE;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "capshim: libsodium failed to initialise\n");
+		return EXIT_SETUP;
+	}
+	s.tun.fd = s.udp4.fd = s.udp6.fd = s.epfd = -1;
+	if (!s.cfg.control) {
+		snprintf(control, sizeof(control), "/run/captun/%s.sock", s.cfg.ifname);
+		s.cfg.control = control;
+	}
+	if (load_state(&s) < 0)
+		goto out_state;
+	if (conntrack_create(&s.ct, DEFAULT_CONNTRACK) < 0 ||
+	    shim_datapath_init(&s) < 0) {
+		shim_log(LOG_ERR, "out of memory");
+		goto out_data;
+	}
+	ret = udp_open(&s.udp4, AF_INET, s.cfg.port, s.cfg.offload);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "UDP port %u (IPv4): %s", s.cfg.port, strerror(-ret));
+		goto out_data;
+	}
+	ret = udp_open(&s.udp6, AF_INET6, s.cfg.port, s.cfg.offload);
+	if (ret < 0)
+		shim_log(LOG_WARNING, "UDP port %u (IPv6): %s; IPv4 underlay only",
+			 s.cfg.port, strerror(-ret));
+	if (setup_tun(&s) < 0)
+		goto out_udp;
+	for (size_t i = 0; i < s.npeers; i++)
+		shim_peer_mtu_update(&s, &s.peers[i]);
+	s.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s.epfd < 0)
+		goto out_tun;
+	ret = shim_ctl_open(&s, s.cfg.control);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "control socket %s: %s", s.cfg.control, strerror(-ret));
+		goto out_ep;
+	}
+	if (shim_cap_set(&s, NULL, NULL, 0, &err) < 0) {
+		shim_log(LOG_ERR, "initial capability: %s", err ? err : "failed");
+		goto out_ctl;
+	}
+	shim_log(LOG_INFO, "host %s (bit %u) on %s, port %u, %zu peers, epoch %u%s%s",
+		 s.self.name, s.self.bit, s.tun.name, s.udp4.port, s.npeers,
+		 s.cap.epoch, s.cfg.no_cap_check ? ", NO CAPABILITY CHECK (benchmark)" :
+		 s.cfg.strict ? ", strict" : "",
+		 s.tun.vnet ? ", offloads" : "");
+	if (!s.cfg.foreground) {
+		shim_log_syslog(true);
+		if (daemonize(pidfile) < 0)
+			goto out_ctl;
+	} else if (pidfile) {
+		char text[32];
+		int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+
+		fileio_write_atomic(pidfile, text, (size_t)n, 0644);
+	}
+	ret = caps_drop();
+	if (ret < 0) {
+		shim_log(LOG_ERR, "dropping capabilities: %s", strerror(-ret));
+		goto out_ctl;
+	}
+	status = run(&s) < 0 ? EXIT_SETUP : 0;
+	shim_log(LOG_INFO, "stopping");
+	if (pidfile)
+		unlink(pidfile);
+out_ctl:
+	shim_ctl_close(&s);
+out_ep:
+	close(s.epfd);
+out_tun:
+	tun_close(&s.tun);
+out_udp:
+	udp_close(&s.udp4);
+	udp_close(&s.udp6);
+out_data:
+	shim_datapath_free(&s);
+	if (s.ct)
+		conntrack_destroy(s.ct);
+out_state:
+	shim_peers_free(&s);
+	revocation_free(&s.revoked);
+	noise_static_wipe(&s.stat);
+	keys_host_wipe(&s.keys);
+	return status;
+}

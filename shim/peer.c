@@ -1,0 +1,350 @@
+/*
+ * shim/peer.c - the peer table: every other host with a valid, unrevoked
+ * host token in the state directory, its signed overlay addresses, the
+ * endpoint the policy gives it, and lookups by key, address and index.
+ *
+ * A session index is random:20 | peer number:10 | slot:2, so that a
+ * receiver finds the session without a hash table; the random part makes
+ * stale or guessed indices miss.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "armor.h"
+#include "fileio.h"
+#include "policy.h"
+#include "shim.h"
+
+uint64_t shim_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t shim_unix_now(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+size_t shim_peer_no(const struct shim *s, const struct peer *p)
+{
+	return (size_t)(p - s->peers);
+}
+
+uint32_t shim_index_make(const struct shim *s, const struct peer *p, int slot)
+{
+	uint32_t r = randombytes_random() >> SHIM_INDEX_RANDOM_SHIFT;
+
+	return (r << SHIM_INDEX_RANDOM_SHIFT) |
+	       ((uint32_t)shim_peer_no(s, p) << SHIM_INDEX_PEER_SHIFT) |
+	       (uint32_t)slot;
+}
+
+void shim_session_clear(struct session *se)
+{
+	noise_keypair_wipe(&se->kp);
+	sodium_memzero(se, sizeof(*se));
+}
+
+/* A slot that is neither current, previous, next nor pending; else the
+ * previous session's slot, which is given up. */
+int shim_slot_free(struct peer *p)
+{
+	for (int i = 0; i < SHIM_SESSIONS; i++) {
+		if (i == p->cur || i == p->prev || i == p->next ||
+		    (p->hs_pending && i == p->hs_slot))
+			continue;
+		return i;
+	}
+	if (p->prev >= 0) {
+		int slot = p->prev;
+
+		shim_session_clear(&p->sessions[slot]);
+		p->prev = -1;
+		return slot;
+	}
+	return -1;
+}
+
+struct session *shim_session_by_index(struct shim *s, uint32_t index,
+				      struct peer **peer)
+{
+	size_t no = (index >> SHIM_INDEX_PEER_SHIFT) &
+		    ((1u << (SHIM_INDEX_RANDOM_SHIFT - SHIM_INDEX_PEER_SHIFT)) - 1);
+	int slot = (int)(index & ((1u << SHIM_INDEX_PEER_SHIFT) - 1));
+	struct session *se;
+
+	if (no >= s->npeers)
+		return NULL;
+	se = &s->peers[no].sessions[slot];
+	if (!se->live || se->kp.local_index != index)
+		return NULL;
+	*peer = &s->peers[no];
+	return se;
+}
+
+struct peer *shim_peer_by_pk(struct shim *s, const uint8_t pk[PROTO_KEY_LEN])
+{
+	for (size_t i = 0; i < s->npeers; i++)
+		if (sodium_memcmp(s->peers[i].tunnel_pk, pk, PROTO_KEY_LEN) == 0)
+			return &s->peers[i];
+	return NULL;
+}
+
+static size_t addr_hash(const struct shim *s, const struct in6_addr *a)
+{
+	uint64_t x, y;
+
+	memcpy(&x, a->s6_addr, 8);
+	memcpy(&y, a->s6_addr + 8, 8);
+	x ^= y * UINT64_C(0x9e3779b97f4a7c15);
+	x ^= x >> 29;
+	return (size_t)(x * UINT64_C(0xbf58476d1ce4e5b9) >> 17) &
+	       (s->addr_table_size - 1);
+}
+
+struct peer *shim_peer_by_addr(struct shim *s, const struct in6_addr *a)
+{
+	for (size_t i = addr_hash(s, a), n = 0; n < s->addr_table_size;
+	     i = (i + 1) & (s->addr_table_size - 1), n++) {
+		struct peer *p = s->addr_table[i];
+
+		if (!p)
+			return NULL;
+		if ((p->has4 && memcmp(&p->overlay4, a, sizeof(*a)) == 0) ||
+		    (p->has6 && memcmp(&p->overlay6, a, sizeof(*a)) == 0))
+			return p;
+	}
+	return NULL;
+}
+
+static void addr_insert(struct shim *s, struct peer *p, const struct in6_addr *a)
+{
+	size_t i = addr_hash(s, a);
+
+	while (s->addr_table[i])
+		i = (i + 1) & (s->addr_table_size - 1);
+	s->addr_table[i] = p;
+}
+
+/* Reads one armored host token file and verifies it. */
+static int token_file(struct shim *s, const char *path, uint8_t *bin,
+		      size_t *binlen, struct token *t)
+{
+	struct token_trust trust;
+	enum token_status st;
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = fileio_read(path, 16384, &text, &len);
+	if (ret < 0)
+		return ret;
+	if (!armor_decode((const char *)text, len, TOKEN_ARMOR_HOST, NULL, bin,
+			  WIRE_TOKEN_MAX, binlen)) {
+		free(text);
+		return -EINVAL;
+	}
+	free(text);
+	memcpy(trust.authority_pk, s->authority_pk, sizeof(trust.authority_pk));
+	trust.revoked = &s->revoked;
+	trust.now = shim_unix_now();
+	st = token_verify(bin, *binlen, WIRE_TYPE_HOST_TOKEN, &trust, t);
+	if (st != TOKEN_OK) {
+		shim_log(4, "%s: ignored: %s", path, token_status_str(st));
+		return -EKEYREJECTED;
+	}
+	return 0;
+}
+
+/* The endpoint of each host, from the policy if there is one. */
+static void endpoints(struct shim *s)
+{
+	struct policy_error err;
+	struct policy *pol = NULL;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/policy.json", s->cfg.dir);
+	if (!policy_parse_file(path, &pol, &err)) {
+		shim_log(5, "no endpoints from the policy (%s); peers must "
+			 "initiate", err.text);
+		return;
+	}
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+		const struct policy_host *h = policy_host_find(pol, p->name);
+
+		if (!h || !h->endpoint.set)
+			continue;
+		memset(&p->endpoint, 0, sizeof(p->endpoint));
+		if (h->endpoint.family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&p->endpoint;
+
+			sin->sin_family = AF_INET;
+			sin->sin_addr = h->endpoint.addr.v4;
+			sin->sin_port = htons(h->endpoint.port);
+			p->endpoint_len = sizeof(*sin);
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&p->endpoint;
+
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_addr = h->endpoint.addr.v6;
+			sin6->sin6_port = htons(h->endpoint.port);
+			p->endpoint_len = sizeof(*sin6);
+		}
+	}
+	policy_free(pol);
+}
+
+static void peer_init(struct shim *s, struct peer *p, const struct token *t,
+		      const uint8_t *bin, size_t binlen)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", t->name);
+	p->bit = t->bit;
+	p->token = *t;
+	memcpy(p->tunnel_pk, t->tunnel_pk, sizeof(p->tunnel_pk));
+	memcpy(p->sign_pk, t->sign_pk, sizeof(p->sign_pk));
+	memcpy(p->host_token, bin, binlen);
+	p->host_token_len = binlen;
+	noise_mac1_key(p->tunnel_pk, p->mac1_key);
+	if (t->flags & WIRE_HOST_OVERLAY4) {
+		struct in_addr a;
+
+		memcpy(&a, t->overlay4, sizeof(a));
+		inet_addr_from4(&p->overlay4, &a);
+		p->has4 = true;
+	}
+	if (t->flags & WIRE_HOST_OVERLAY6) {
+		memcpy(&p->overlay6, t->overlay6, sizeof(p->overlay6));
+		p->has6 = true;
+	}
+	p->cur = p->prev = p->next = -1;
+	p->hs_slot = -1;
+	p->mtu = s->cfg.mtu;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(((const struct peer *)a)->name, ((const struct peer *)b)->name);
+}
+
+/*
+ * Loads every host token under DIR/tokens: its own (matching the host's
+ * tunnel key) becomes s->self, every other valid one a peer. Tokens that
+ * fail verification are logged and left out: a peer without a valid token
+ * gets no answer.
+ */
+int shim_peers_load(struct shim *s)
+{
+	char dir[4096], path[4600];
+	uint8_t bin[WIRE_TOKEN_MAX];
+	struct dirent *de;
+	bool have_self = false;
+	size_t cap = 16;
+	DIR *d;
+	int ret = 0;
+
+	snprintf(dir, sizeof(dir), "%s/tokens", s->cfg.dir);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	s->peers = calloc(cap, sizeof(*s->peers));
+	if (!s->peers) {
+		ret = -ENOMEM;
+		goto out_close;
+	}
+	while ((de = readdir(d))) {
+		struct token t;
+		size_t binlen = 0;
+
+		if (strncmp(de->d_name, "host-", 5) != 0 ||
+		    !strstr(de->d_name, ".token"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (token_file(s, path, bin, &binlen, &t) < 0)
+			continue;
+		if (sodium_memcmp(t.tunnel_pk, s->keys.tunnel_pk, PROTO_KEY_LEN) == 0) {
+			s->self = t;
+			memcpy(s->self_token, bin, binlen);
+			s->self_token_len = binlen;
+			have_self = true;
+			continue;
+		}
+		if (s->npeers == WIRE_MASK_BITS) {
+			ret = -E2BIG;
+			goto out_close;
+		}
+		if (s->npeers == cap) {
+			struct peer *np = realloc(s->peers, 2 * cap * sizeof(*np));
+
+			if (!np) {
+				ret = -ENOMEM;
+				goto out_close;
+			}
+			s->peers = np;
+			cap *= 2;
+		}
+		peer_init(s, &s->peers[s->npeers++], &t, bin, binlen);
+	}
+	if (!have_self) {
+		shim_log(3, "%s: no valid host token for this host's key", dir);
+		ret = -ENOKEY;
+		goto out_close;
+	}
+	qsort(s->peers, s->npeers, sizeof(*s->peers), cmp_name);
+	for (size_t i = 0; i < s->npeers; i++)
+		if (s->peers[i].bit == s->self.bit) {
+			shim_log(3, "hosts %s and %s share bit %u", s->peers[i].name,
+				 s->self.name, s->self.bit);
+			ret = -EINVAL;
+			goto out_close;
+		}
+	s->addr_table_size = 16;
+	while (s->addr_table_size < 4 * (s->npeers + 1))
+		s->addr_table_size *= 2;
+	s->addr_table = calloc(s->addr_table_size, sizeof(*s->addr_table));
+	if (!s->addr_table) {
+		ret = -ENOMEM;
+		goto out_close;
+	}
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		if (p->has4)
+			addr_insert(s, p, &p->overlay4);
+		if (p->has6)
+			addr_insert(s, p, &p->overlay6);
+	}
+	endpoints(s);
+out_close:
+	closedir(d);
+	return ret;
+}
+
+void shim_peers_free(struct shim *s)
+{
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		for (int j = 0; j < SHIM_SESSIONS; j++)
+			shim_session_clear(&p->sessions[j]);
+		noise_handshake_wipe(&p->hs);
+		for (unsigned q = 0; q < p->queue_len; q++)
+			free(p->queue[q].data);
+	}
+	free(s->peers);
+	free(s->addr_table);
+	s->peers = NULL;
+	s->addr_table = NULL;
+	s->npeers = 0;
+}

@@ -1,0 +1,129 @@
+/*
+ * shim/proto.h - every message capshim puts on the UDP underlay.
+ *
+ * All multi-byte integers are big-endian. The handshake follows Noise IK
+ * (Noise_IK_25519_ChaChaPoly_BLAKE2b, prologue PROTO_IDENTIFIER), in the
+ * shape WireGuard uses: the initiator knows the responder's static X25519
+ * key from its host token; mac1 (keyed BLAKE2b over the message, keyed by
+ * the responder's public key) is checked before any Diffie-Hellman.
+ *
+ *   initiation  initiator -> responder   struct proto_initiation   148 bytes
+ *   response    responder -> initiator   struct proto_response      92 bytes
+ *   data        either way               struct proto_data_hdr + AEAD(inner IP packet)
+ *   control     either way               struct proto_data_hdr + AEAD(control message)
+ *
+ * Data and control share a session's counter space and replay window. The
+ * AEAD (ChaCha20-Poly1305 IETF) takes the whole 20-byte header as
+ * associated data, so the capability epoch a packet was sent under is
+ * authenticated with it; its nonce is 4 zero bytes then the counter.
+ *
+ * Control plaintext starts with one byte, enum proto_ctl:
+ *   PROTO_CTL_ANNOUNCE       struct proto_announce, host token, for each
+ *                            user (u16 length, user token), mask, then an
+ *                            Ed25519 signature by the host's signing key
+ *                            over PROTO_ANNOUNCE_CONTEXT and everything
+ *                            before the signature.
+ *   PROTO_CTL_EPOCH_REQUEST  struct proto_epoch_request: "announce this".
+ */
+#ifndef CAPTUN_SHIM_PROTO_H
+#define CAPTUN_SHIM_PROTO_H
+
+#include <stdint.h>
+
+#include "wire.h"
+
+#define PROTO_CONSTRUCTION "Noise_IK_25519_ChaChaPoly_BLAKE2b"
+#define PROTO_IDENTIFIER "captun v1"
+#define PROTO_LABEL_MAC1 "mac1----"
+#define PROTO_ANNOUNCE_CONTEXT "captun announce v1"
+
+enum proto_type {
+	PROTO_INITIATION = 1,
+	PROTO_RESPONSE = 2,
+	PROTO_DATA = 4,
+	PROTO_CONTROL = 5,
+};
+
+enum proto_ctl {
+	PROTO_CTL_ANNOUNCE = 1,
+	PROTO_CTL_EPOCH_REQUEST = 2,
+};
+
+enum proto_size {
+	PROTO_KEY_LEN = 32,
+	PROTO_HASH_LEN = 32,
+	PROTO_TAG_LEN = 16,
+	PROTO_MAC_LEN = 16,
+	PROTO_TIMESTAMP_LEN = 12,	/* TAI64N */
+	PROTO_DATA_HDR_LEN = 20,
+	PROTO_OVERHEAD = PROTO_DATA_HDR_LEN + PROTO_TAG_LEN,
+	PROTO_ANNOUNCE_USERS_MAX = 64,
+	PROTO_CONTROL_MAX = 24576,	/* control plaintext, bytes */
+	PROTO_PAD = 16,			/* data plaintext padded to a multiple */
+};
+
+/* Timers and limits of a session, after WireGuard's. */
+enum proto_timer {
+	PROTO_REKEY_AFTER_TIME_S = 120,
+	PROTO_REJECT_AFTER_TIME_S = 180,
+	PROTO_REKEY_TIMEOUT_S = 5,
+	PROTO_KEEPALIVE_S = 10,
+	PROTO_REKEY_ATTEMPT_S = 90,
+};
+
+#define PROTO_REKEY_AFTER_MESSAGES (UINT64_C(1) << 60)
+#define PROTO_REJECT_AFTER_MESSAGES (UINT64_MAX - (UINT64_C(1) << 13))
+
+struct proto_initiation {
+	uint8_t type;			/* PROTO_INITIATION */
+	uint8_t reserved[3];		/* zero */
+	uint32_t sender;		/* initiator's session index */
+	uint8_t ephemeral[PROTO_KEY_LEN];
+	uint8_t enc_static[PROTO_KEY_LEN + PROTO_TAG_LEN];
+	uint8_t enc_timestamp[PROTO_TIMESTAMP_LEN + PROTO_TAG_LEN];
+	uint8_t mac1[PROTO_MAC_LEN];
+	uint8_t mac2[PROTO_MAC_LEN];	/* zero: reserved for cookies */
+} __attribute__((packed));
+
+struct proto_response {
+	uint8_t type;			/* PROTO_RESPONSE */
+	uint8_t reserved[3];
+	uint32_t sender;		/* responder's session index */
+	uint32_t receiver;		/* initiator's session index */
+	uint8_t ephemeral[PROTO_KEY_LEN];
+	uint8_t enc_empty[PROTO_TAG_LEN];
+	uint8_t mac1[PROTO_MAC_LEN];
+	uint8_t mac2[PROTO_MAC_LEN];
+} __attribute__((packed));
+
+struct proto_data_hdr {
+	uint8_t type;			/* PROTO_DATA or PROTO_CONTROL */
+	uint8_t reserved[3];		/* zero */
+	uint32_t receiver;		/* receiver's session index */
+	uint64_t counter;		/* per session, never reused */
+	uint32_t epoch;			/* sender's capability epoch */
+} __attribute__((packed));
+
+struct proto_announce {
+	uint8_t ctl;			/* PROTO_CTL_ANNOUNCE */
+	uint8_t nusers;			/* 0..PROTO_ANNOUNCE_USERS_MAX */
+	uint16_t host_token_len;	/* 1..WIRE_TOKEN_MAX */
+	uint32_t epoch;			/* > 0, grows with every change */
+	uint64_t issued_at;		/* unix seconds */
+	uint8_t mask_len;		/* canonical mask (wire.h) */
+	uint8_t reserved[3];		/* zero */
+} __attribute__((packed));
+
+struct proto_epoch_request {
+	uint8_t ctl;			/* PROTO_CTL_EPOCH_REQUEST */
+	uint8_t reserved[3];
+	uint32_t epoch;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct proto_initiation) == 148, "initiation");
+_Static_assert(sizeof(struct proto_response) == 92, "response");
+_Static_assert(sizeof(struct proto_data_hdr) == PROTO_DATA_HDR_LEN, "data header");
+_Static_assert(sizeof(struct proto_announce) == 20, "announce");
+_Static_assert(sizeof(struct proto_epoch_request) == 8, "epoch request");
+
+#endif

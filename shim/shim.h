@@ -1,0 +1,276 @@
+/*
+ * shim/shim.h - capshim's state: this host, its peers and their sessions,
+ * capabilities (own and peers'), counters. Internal to the daemon.
+ */
+#ifndef CAPTUN_SHIM_SHIM_H
+#define CAPTUN_SHIM_SHIM_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conntrack.h"
+#include "inet.h"
+#include "mask.h"
+#include "noise.h"
+#include "offload.h"
+#include "proto.h"
+#include "replay.h"
+#include "token.h"
+#include "tun.h"
+#include "udp.h"
+
+/* Why a packet was dropped; each has its own counter and name. */
+enum shim_drop {
+	DROP_RX_SHORT,			/* shorter than its type needs */
+	DROP_RX_TYPE,			/* unknown message type or bad reserved bits */
+	DROP_RX_MAC1,			/* handshake mac1 wrong */
+	DROP_RX_HANDSHAKE,		/* handshake failed to decrypt or verify */
+	DROP_RX_UNKNOWN_KEY,		/* handshake from a key in no valid host token */
+	DROP_RX_HANDSHAKE_REPLAY,	/* initiation timestamp not newer */
+	DROP_RX_UNKNOWN_INDEX,		/* no session with that receiver index */
+	DROP_RX_SESSION_EXPIRED,
+	DROP_RX_REPLAY,			/* counter seen before or too old */
+	DROP_RX_DECRYPT,		/* AEAD failed: tampered or wrong key */
+	DROP_RX_MALFORMED_INNER,	/* inner packet does not parse */
+	DROP_RX_SOURCE,			/* inner source is not the sending peer's */
+	DROP_RX_UNKNOWN_EPOCH,		/* capability epoch never announced */
+	DROP_RX_STALE_EPOCH,		/* epoch superseded by a newer announcement */
+	DROP_RX_DENIED,			/* sender's capability lacks our bit */
+	DROP_RX_NOT_FOR_US,		/* inner destination is not this host */
+	DROP_RX_ANNOUNCE_BAD,		/* announcement failed verification */
+	DROP_RX_CONTROL_BAD,		/* malformed control message */
+	DROP_TX_NO_PEER,		/* no peer owns the destination address */
+	DROP_TX_DENIED,			/* own capability lacks the destination bit */
+	DROP_TX_TOO_BIG,		/* larger than the path allows */
+	DROP_TX_NO_SESSION,		/* queue full while a handshake is pending */
+	DROP_TX_MALFORMED,		/* packet from the TUN does not parse */
+	DROP_TX_SEND_ERROR,		/* the UDP send failed */
+	DROP_COUNT,
+};
+
+const char *shim_drop_name(enum shim_drop d);
+
+enum shim_limit {
+	SHIM_SESSIONS = 4,		/* slots: current, previous, next, pending */
+	SHIM_INDEX_PEER_SHIFT = 2,	/* index = random:20 | peer:10 | slot:2 */
+	SHIM_INDEX_RANDOM_SHIFT = 12,
+	SHIM_CAP_EPOCHS = 4,		/* peer capabilities remembered */
+	SHIM_QUEUE = 32,		/* packets held while a handshake runs */
+	SHIM_USERS_TEXT = 256,		/* "alice,bob" of an announcement */
+	SHIM_PKT_MAX = 65536,
+	SHIM_MTU_MAX = 9000,		/* largest TUN MTU */
+	SHIM_SLOT = SHIM_MTU_MAX + PROTO_OVERHEAD + PROTO_PAD,
+	SHIM_GSO_MAX = 65000,		/* bytes in one GSO message */
+	SHIM_ARENA = UDP_BATCH * SHIM_GSO_MAX,
+	SHIM_ANNOUNCE_MAX = PROTO_CONTROL_MAX,
+};
+
+struct session {
+	bool live;
+	bool confirmed;			/* responder: peer has used it */
+	struct noise_keypair kp;
+	struct replay replay;
+	uint64_t send_counter;
+	uint64_t created_ns;
+};
+
+/* One announced capability of a peer, verified. */
+struct peer_cap {
+	bool valid;
+	bool superseded;		/* a newer epoch has been announced */
+	uint32_t epoch;
+	struct mask mask;
+	char users[SHIM_USERS_TEXT];	/* comma-separated, "" for none */
+	uint64_t received_ns;
+};
+
+struct peer_counters {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_denied, tx_denied, handshakes;
+};
+
+struct queued {
+	uint16_t len;
+	uint8_t *data;
+};
+
+struct peer {
+	char name[WIRE_NAME_MAX + 1];
+	uint16_t bit;
+	uint8_t tunnel_pk[PROTO_KEY_LEN];
+	uint8_t sign_pk[PROTO_KEY_LEN];
+	uint8_t mac1_key[PROTO_HASH_LEN];	/* for initiations we send */
+	uint8_t host_token[WIRE_TOKEN_MAX];
+	size_t host_token_len;
+	struct token token;
+	bool has4, has6;
+	struct in6_addr overlay4;	/* v4-mapped */
+	struct in6_addr overlay6;
+	struct sockaddr_storage endpoint;
+	socklen_t endpoint_len;		/* 0: unknown */
+	unsigned mtu;			/* inner MTU towards this peer */
+
+	struct session sessions[SHIM_SESSIONS];
+	int cur, prev, next;		/* slot numbers, -1 for none */
+	struct noise_handshake hs;
+	bool hs_pending;		/* initiation sent, awaiting response */
+	int hs_slot;			/* slot the pending session will use */
+	uint64_t hs_sent_ns, hs_first_ns;
+	uint8_t last_ts[PROTO_TIMESTAMP_LEN];
+
+	struct peer_cap caps[SHIM_CAP_EPOCHS];
+	uint32_t latest_epoch;
+	uint32_t announced_epoch;	/* our epoch last sent to this peer */
+	uint64_t epoch_request_ns;	/* rate limit of our requests */
+	uint64_t announce_sent_ns;	/* rate limit of our answers */
+
+	struct queued queue[SHIM_QUEUE];
+	unsigned queue_len;
+
+	uint64_t last_rx_ns, last_tx_ns, last_handshake_ns;
+	uint64_t last_initiation_rx_ns;	/* flood limit on initiations received */
+	uint64_t unanswered_tx_ns;	/* first data sent since we last heard */
+	struct peer_counters c;
+};
+
+/* This host's own capability, as announced. */
+struct own_cap {
+	uint32_t epoch;
+	struct mask mask;
+	char users[SHIM_USERS_TEXT];
+	uint8_t msg[SHIM_ANNOUNCE_MAX];	/* signed control plaintext */
+	size_t msg_len;
+};
+
+struct shim_config {
+	const char *dir;		/* host state directory */
+	const char *ifname;
+	const char *control;		/* control socket path */
+	uint16_t port;
+	unsigned mtu;			/* TUN MTU; 0: underlay 1500 - overhead */
+	bool strict;
+	bool offload;
+	bool skip_sender_check;		/* tests only: act as a rogue sender */
+	bool no_cap_check;		/* benchmarks only: no capability check */
+	bool foreground;
+};
+
+/*
+ * Encrypted datagrams waiting for one sendmmsg, per address family, laid
+ * out back to back in one arena so that a run of equal-size datagrams to
+ * one peer can leave as one UDP GSO message.
+ */
+struct tx_batch {
+	struct udp_msg msgs[UDP_BATCH];
+	unsigned n;
+	unsigned segs;			/* datagrams in msgs[n - 1] */
+	bool closed;			/* msgs[n - 1] ended with a short one */
+	uint8_t *arena;			/* SHIM_ARENA bytes */
+	size_t used;
+};
+
+struct shim;
+
+/* An epoll registration: the loop calls fn when fd is ready. */
+struct shim_ev {
+	int fd;
+	void (*fn)(struct shim *s, struct shim_ev *ev, uint32_t events);
+};
+
+struct ctl;
+
+struct shim {
+	struct shim_config cfg;
+	struct host_keys keys;
+	struct noise_static stat;
+	struct token self;		/* own host token, verified */
+	uint8_t self_token[WIRE_TOKEN_MAX];
+	size_t self_token_len;
+	uint8_t authority_pk[WIRE_PUBKEY_LEN];
+	struct revocation revoked;
+
+	struct peer *peers;		/* every other host with a valid token */
+	size_t npeers;
+	struct peer **addr_table;	/* open addressing on overlay addresses */
+	size_t addr_table_size;
+	struct own_cap cap;
+
+	struct tun tun;
+	struct udp_sock udp4, udp6;
+	struct conntrack *ct;
+	struct offload_gro gro;
+
+	uint64_t drops[DROP_COUNT];
+	uint64_t log_tokens, log_last_ns;	/* denied-flow log rate limit */
+	struct tx_batch tx4, tx6;
+	struct udp_msg rx[UDP_BATCH];
+	uint8_t *rxbufs;		/* UDP_BATCH * UDP_BUF_MAX */
+	uint8_t *buf;			/* scratch, SHIM_PKT_MAX */
+	uint8_t *buf2;			/* scratch, SHIM_PKT_MAX */
+	uint64_t now;			/* time of the current event */
+	int epfd;
+	struct ctl *ctl;
+};
+
+uint64_t shim_now_ns(void);
+uint64_t shim_unix_now(void);
+
+/* peer.c */
+int shim_peers_load(struct shim *s);
+void shim_peers_free(struct shim *s);
+struct peer *shim_peer_by_pk(struct shim *s, const uint8_t pk[PROTO_KEY_LEN]);
+struct peer *shim_peer_by_addr(struct shim *s, const struct in6_addr *a);
+struct session *shim_session_by_index(struct shim *s, uint32_t index,
+				      struct peer **peer);
+uint32_t shim_index_make(const struct shim *s, const struct peer *p, int slot);
+int shim_slot_free(struct peer *p);
+void shim_session_clear(struct session *se);
+size_t shim_peer_no(const struct shim *s, const struct peer *p);
+
+/* handshake.c */
+int shim_handshake_start(struct shim *s, struct peer *p);
+void shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
+			       const struct sockaddr *from, socklen_t fromlen);
+void shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
+			     const struct sockaddr *from, socklen_t fromlen);
+void shim_timers(struct shim *s, uint64_t now);
+struct session *shim_session_send(struct peer *p, uint64_t now);
+void shim_session_confirm(struct shim *s, struct peer *p, int slot);
+
+/* announce.c */
+int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
+		 const size_t *user_lens, unsigned nusers, const char **err);
+bool shim_announce_receive(struct shim *s, struct peer *p,
+			   const uint8_t *msg, size_t len);
+const struct peer_cap *shim_peer_cap(const struct peer *p, uint32_t epoch);
+int shim_epoch_load(struct shim *s);
+
+/* datapath.c */
+void shim_tun_readable(struct shim *s);
+void shim_udp_readable(struct shim *s, struct udp_sock *u);
+void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
+		      const struct sockaddr *from, socklen_t fromlen);
+void shim_peer_mtu_update(struct shim *s, struct peer *p);
+int shim_send_control(struct shim *s, struct peer *p, const uint8_t *msg,
+		      size_t len);
+void shim_flush_queue(struct shim *s, struct peer *p);
+void shim_drop(struct shim *s, enum shim_drop d);
+void shim_tx_flush(struct shim *s);
+int shim_datapath_init(struct shim *s);
+void shim_datapath_free(struct shim *s);
+
+/* ctl.c */
+int shim_ctl_open(struct shim *s, const char *path);
+void shim_ctl_close(struct shim *s);
+int shim_ev_add(struct shim *s, struct shim_ev *ev);
+
+/* log.c */
+void shim_log_syslog(bool on);
+void shim_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shim_log_denied(struct shim *s, const char *side, const struct peer *p,
+		     const char *users, uint32_t epoch,
+		     const struct inet_flow *f, const char *reason);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * tests/fuzz/fuzz_receive.c - capshim's receive path, from the first byte
+ * of a datagram to delivery: a real struct shim with one peer and one live
+ * session. The first input byte picks how far the rest may get:
+ *
+ *   0  raw datagram (header checks, handshake parsers, index lookup)
+ *   1  the rest is a data plaintext, sealed under the session (inner
+ *      packet parsing, source/destination/epoch/capability checks)
+ *   2  the rest is a control plaintext, sealed (control dispatch)
+ *   3  the rest is an announcement body, signed with the peer's real key
+ *      and sealed (token and mask parsing behind the signature)
+ *
+ * Run with -close_fd_mask=2: refusals are logged to stderr.
+ */
+#include <endian.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "shim.h"
+
+static struct shim s;
+static struct host_keys peer_keys;
+static uint64_t counter;
+
+/* A host token for name/bit/addr signed by the fixed authority. */
+static void host_token(const struct authority_key *ak, const char *name,
+		       unsigned bit, uint8_t last, const struct host_keys *hk,
+		       uint8_t *out, size_t *len, struct token *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->type = WIRE_TYPE_HOST_TOKEN;
+	strcpy(t->name, name);
+	t->bit = (uint16_t)bit;
+	t->flags = WIRE_HOST_OVERLAY4 | WIRE_HOST_OVERLAY6;
+	t->overlay4[0] = 10;
+	t->overlay4[1] = 77;
+	t->overlay4[3] = last;
+	t->overlay6[0] = 0xfd;
+	t->overlay6[1] = 0x77;
+	t->overlay6[15] = last;
+	memcpy(t->tunnel_pk, hk->tunnel_pk, 32);
+	memcpy(t->sign_pk, hk->sign_pk, 32);
+	mask_fill(&t->grant);
+	t->serial = bit + 1;
+	t->not_before = 0;
+	t->not_after = UINT64_MAX / 2;
+	if (token_sign(t, ak, out, WIRE_TOKEN_MAX, len) != 0)
+		abort();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	uint8_t seed[32] = { 7 };
+	struct authority_key ak;
+	struct token pt;
+	struct peer *p;
+	struct session *se;
+	struct in_addr a4;
+	const char *err;
+
+	if (sodium_init() < 0 || crypto_sign_seed_keypair(ak.pk, ak.sk, seed))
+		abort();
+	memcpy(s.authority_pk, ak.pk, 32);
+	if (keys_host_generate(&s.keys) || keys_host_generate(&peer_keys) ||
+	    noise_static_init(&s.stat, s.keys.tunnel_sk))
+		abort();
+	host_token(&ak, "self", 1, 2, &s.keys, s.self_token, &s.self_token_len, &s.self);
+	s.cfg.dir = "/nonexistent";
+	s.cfg.mtu = 1416;
+	s.tun.fd = s.udp4.fd = s.udp6.fd = s.epfd = -1;
+	if (conntrack_create(&s.ct, 1024) || shim_datapath_init(&s))
+		abort();
+
+	s.peers = calloc(1, sizeof(*s.peers));
+	s.addr_table_size = 16;
+	s.addr_table = calloc(16, sizeof(*s.addr_table));
+	if (!s.peers || !s.addr_table)
+		abort();
+	s.npeers = 1;
+	p = &s.peers[0];
+	host_token(&ak, "peer", 2, 3, &peer_keys, p->host_token, &p->host_token_len, &pt);
+	strcpy(p->name, "peer");
+	p->bit = 2;
+	p->token = pt;
+	memcpy(p->tunnel_pk, pt.tunnel_pk, 32);
+	memcpy(p->sign_pk, pt.sign_pk, 32);
+	memcpy(&a4, pt.overlay4, sizeof(a4));
+	inet_addr_from4(&p->overlay4, &a4);
+	memcpy(&p->overlay6, pt.overlay6, 16);
+	p->has4 = p->has6 = true;
+	p->cur = 0;
+	p->prev = p->next = p->hs_slot = -1;
+	p->mtu = 1416;
+	se = &p->sessions[0];
+	se->live = se->confirmed = true;
+	se->kp.initiator = true;
+	se->kp.local_index = shim_index_make(&s, p, 0);
+	memset(se->kp.recv, 0x42, sizeof(se->kp.recv));
+	memset(se->kp.send, 0x43, sizeof(se->kp.send));
+	replay_init(&se->replay);
+	se->created_ns = shim_now_ns();
+	keys_authority_wipe(&ak);
+	return shim_cap_set(&s, NULL, NULL, 0, &err) == 0 ? 0 : 1;
+}
+
+/* Seals plaintext as the peer would, into buf; returns the datagram length. */
+static size_t seal(uint8_t type, uint32_t epoch, const uint8_t *pt, size_t len,
+		   uint8_t *buf)
+{
+	struct session *se = &s.peers[0].sessions[0];
+	struct proto_data_hdr hdr = { .type = type };
+	uint8_t nonce[12] = { 0 };
+	uint64_t be = htobe64(counter);
+	unsigned long long clen = 0;
+
+	hdr.receiver = htobe32(se->kp.local_index);
+	hdr.counter = be;
+	hdr.epoch = htobe32(epoch);
+	memcpy(nonce + 4, &be, 8);
+	counter++;
+	memcpy(buf, &hdr, sizeof(hdr));
+	crypto_aead_chacha20poly1305_ietf_encrypt(buf + sizeof(hdr), &clen, pt, len,
+						  buf, sizeof(hdr), NULL, nonce,
+						  se->kp.recv);
+	return sizeof(hdr) + (size_t)clen;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t buf[PROTO_CONTROL_MAX + 256], pt[PROTO_CONTROL_MAX + 128];
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons(9) };
+	struct peer *p = &s.peers[0];
+	size_t len;
+
+	if (size < 1 || size > PROTO_CONTROL_MAX)
+		return 0;
+	s.now = shim_now_ns();
+	switch (data[0] % 4) {
+	case 0:
+		memcpy(buf, data + 1, size - 1);
+		len = size - 1;
+		break;
+	case 1:
+		len = seal(PROTO_DATA, p->latest_epoch, data + 1, size - 1, buf);
+		break;
+	case 2:
+		len = seal(PROTO_CONTROL, 1, data + 1, size - 1, buf);
+		break;
+	default: {
+		crypto_sign_state st;
+		size_t n = size - 1;
+
+		memcpy(pt, data + 1, n);
+		pt[0] = PROTO_CTL_ANNOUNCE;
+		crypto_sign_init(&st);
+		crypto_sign_update(&st, (const uint8_t *)PROTO_ANNOUNCE_CONTEXT,
+				   sizeof(PROTO_ANNOUNCE_CONTEXT) - 1);
+		crypto_sign_update(&st, pt, n);
+		crypto_sign_final_create(&st, pt + n, NULL, peer_keys.sign_sk);
+		len = seal(PROTO_CONTROL, 1, pt, n + WIRE_SIG_LEN, buf);
+		break;
+	}
+	}
+	shim_rx_datagram(&s, buf, len, (const struct sockaddr *)&from, sizeof(from));
+	return 0;
+}

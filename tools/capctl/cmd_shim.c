@@ -1,0 +1,214 @@
+/*
+ * tools/capctl/cmd_shim.c - 'capctl shim status': a host's data plane as
+ * capshim reports it on its control socket (epoch, mask, peers, sessions,
+ * packet and byte counters, drops by reason).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "capctl.h"
+
+enum shim_limit {
+	SHIM_ANSWER_MAX = 4 << 20,
+	SHIM_TIMEOUT_S = 5,
+};
+
+/* Sends one request line and reads one answer line. */
+static int query(const char *path, const char *req, char **out)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { SHIM_TIMEOUT_S, 0 };
+	size_t len = 0, cap = 65536;
+	char *buf;
+	int fd, ret = 0;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	while (!memchr(buf, '\n', len)) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			char *nb = cap * 2 <= SHIM_ANSWER_MAX ? realloc(buf, cap * 2) : NULL;
+
+			if (!nb) {
+				ret = -EFBIG;
+				goto out;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -ECONNRESET;
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s && *s ? s : "-";
+}
+
+static void num(char *buf, size_t cap, json_t *o, const char *key)
+{
+	snprintf(buf, cap, "%lld", (long long)json_integer_value(json_object_get(o, key)));
+}
+
+static int print(json_t *st)
+{
+	static const char *const head[] = {
+		"PEER", "BIT", "SESSION", "ENDPOINT", "EPOCH", "REACHES US",
+		"RX PKTS", "RX BYTES", "TX PKTS", "TX BYTES", "DENIED RX/TX",
+	};
+	struct util_table t;
+	json_t *peers = json_object_get(st, "peers"), *p, *drops, *v;
+	const char *key;
+	size_t i;
+	bool any = false;
+
+	printf("host %s (bit %lld) on %s: epoch %lld, may reach bits %s, users [%s]%s%s\n",
+	       str(st, "host"), (long long)json_integer_value(json_object_get(st, "bit")),
+	       str(st, "interface"),
+	       (long long)json_integer_value(json_object_get(st, "epoch")),
+	       str(st, "mask"), json_string_value(json_object_get(st, "users")) ?: "",
+	       json_is_true(json_object_get(st, "strict")) ? ", strict" : "",
+	       json_is_true(json_object_get(st, "offload")) ? ", offloads" : "");
+	util_table_init(&t, sizeof(head) / sizeof(head[0]));
+	util_table_row(&t, head);
+	json_array_foreach(peers, i, p) {
+		char bit[16], epoch[16], rxp[24], rxb[24], txp[24], txb[24], den[48];
+		const char *row[sizeof(head) / sizeof(head[0])];
+
+		num(bit, sizeof(bit), p, "bit");
+		num(epoch, sizeof(epoch), p, "epoch");
+		num(rxp, sizeof(rxp), p, "rx_packets");
+		num(rxb, sizeof(rxb), p, "rx_bytes");
+		num(txp, sizeof(txp), p, "tx_packets");
+		num(txb, sizeof(txb), p, "tx_bytes");
+		snprintf(den, sizeof(den), "%lld/%lld",
+			 (long long)json_integer_value(json_object_get(p, "rx_denied")),
+			 (long long)json_integer_value(json_object_get(p, "tx_denied")));
+		row[0] = str(p, "name");
+		row[1] = bit;
+		row[2] = json_is_true(json_object_get(p, "session")) ? "up" :
+			 json_is_true(json_object_get(p, "handshake_pending")) ? "handshake" : "down";
+		row[3] = str(p, "endpoint");
+		row[4] = epoch;
+		row[5] = json_is_true(json_object_get(p, "reaches_us")) ? "yes" : "no";
+		row[6] = rxp;
+		row[7] = rxb;
+		row[8] = txp;
+		row[9] = txb;
+		row[10] = den;
+		util_table_row(&t, row);
+	}
+	if (util_table_print(&t, "  ") < 0) {
+		util_table_free(&t);
+		return util_fail(CAPCTL_SYS, "free some memory", "out of memory");
+	}
+	util_table_free(&t);
+	drops = json_object_get(st, "drops");
+	printf("drops:");
+	json_object_foreach(drops, key, v)
+		if (json_integer_value(v)) {
+			printf(" %s=%lld", key, (long long)json_integer_value(v));
+			any = true;
+		}
+	printf("%s\n", any ? "" : " none");
+	return CAPCTL_OK;
+}
+
+int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "ifname", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		CAPCTL_COMMON_LONGOPTS,
+		{ 0 },
+	};
+	char path[108] = "/run/captun/captun0.sock", *answer = NULL;
+	json_error_t jerr;
+	json_t *st;
+	bool json = false;
+	int c, ret;
+
+	if (argc < 2 || strcmp(argv[1], "status") != 0) {
+		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+			return help_show("shim");
+		return help_usage("shim", "expected 'capctl shim status'");
+	}
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc - 1, argv + 1, ":h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			snprintf(path, sizeof(path), "%s", optarg);
+			break;
+		case 'i':
+			snprintf(path, sizeof(path), "/run/captun/%s.sock", optarg);
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			if ((ret = cli_common(ctx, c, "shim", argv + 1)) != CAPCTL_GO_ON)
+				return ret;
+		}
+	}
+	if (optind < argc - 1)
+		return help_usage("shim", "unexpected argument '%s'", argv[optind + 1]);
+	ret = query(path, "{\"cmd\":\"status\"}\n", &answer);
+	if (ret < 0)
+		return util_fail(CAPCTL_SYS, "is capshim running? (--socket PATH or --ifname NAME)",
+				 "%s: %s", path, strerror(-ret));
+	st = json_loads(answer, 0, &jerr);
+	if (!st || !json_is_true(json_object_get(st, "ok"))) {
+		ret = util_fail(CAPCTL_FAIL, "check capshim's log",
+				"%s: unexpected answer: %.200s", path, answer);
+		goto out;
+	}
+	if (json)
+		fputs(answer, stdout);
+	else
+		ret = print(st);
+out:
+	json_decref(st);
+	free(answer);
+	return ret;
+}
