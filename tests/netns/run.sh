@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# tests/netns/run.sh [BUILD_DIR] - runs every tests/netns/test_*.sh with
+# CAPTUN_BIN=BUILD_DIR (default build), sums their "N passed, N failed"
+# lines, prints one such line last and exits non-zero on any failure.
+# Needs root (network namespaces, TUN devices).
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=${1:-build}
+if ! CAPTUN_BIN=$(cd "$BUILD" 2>/dev/null && pwd) || [ ! -x "$CAPTUN_BIN/capshim" ]; then
+	echo "run.sh: no capshim in $BUILD (build it first)" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+export CAPTUN_BIN
+if [ "$(id -u)" != 0 ]; then
+	echo "run.sh: the netns tests need root" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+passed=0
+failed=0
+start=$(date +%s)
+out=$(mktemp /tmp/captun-netns-run.XXXXXX)
+trap 'rm -f "$out"' EXIT
+
+for t in "$HERE"/test_*.sh; do
+	name=$(basename "$t")
+	echo "# $name (CAPTUN_BIN=$CAPTUN_BIN)"
+	t0=$(date +%s)
+	bash "$t" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	last=$(tail -n 1 "$out")
+	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		p=${BASH_REMATCH[1]}
+		f=${BASH_REMATCH[2]}
+		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+			echo "not ok - $name exited $rc with no failure counted"
+			f=1
+		fi
+	else
+		echo "not ok - $name ended without its summary line (exit $rc)"
+		p=0
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	echo "# $name: $p passed, $f failed in $(($(date +%s) - t0)) s"
+done
+
+echo "# netns tests took $(($(date +%s) - start)) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
