@@ -107,6 +107,21 @@ enum token_status revocation_verify(const uint8_t *buf, size_t len,
 bool revocation_contains(const struct revocation *rl, uint64_t serial);
 void revocation_free(struct revocation *rl);
 
+/*
+ * Files (tokenfile.c). token_file_verify reads an armored token of type
+ * from path into bin and verifies it: 0, -errno if it cannot be read,
+ * -EINVAL if it is not an armored token of that type, -EKEYREJECTED with
+ * *st saying why it did not verify. revocation_file_load likewise for an
+ * armored revocation list, which out then owns (revocation_free).
+ */
+int token_file_verify(const char *path, enum wire_type type,
+		      const struct token_trust *trust,
+		      uint8_t bin[WIRE_TOKEN_MAX], size_t *binlen,
+		      struct token *out, enum token_status *st);
+int revocation_file_load(const char *path,
+			 const uint8_t authority_pk[WIRE_PUBKEY_LEN],
+			 struct revocation *out, enum token_status *st);
+
 /* Armor labels (armor.h) for files holding these objects. */
 #define TOKEN_ARMOR_HOST "HOST TOKEN"
 #define TOKEN_ARMOR_USER "USER TOKEN"

@@ -23,7 +23,6 @@
 
 #include <sodium.h>
 
-#include "armor.h"
 #include "fileio.h"
 #include "shim.h"
 
@@ -193,9 +192,7 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 static int load_state(struct shim *s)
 {
 	char path[4096];
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	enum token_status st;
+	enum token_status st = TOKEN_OK;
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/host.key", s->cfg.dir);
@@ -215,23 +212,14 @@ static int load_state(struct shim *s)
 		return ret;
 	}
 	snprintf(path, sizeof(path), "%s/revocation.list", s->cfg.dir);
-	ret = fileio_read(path, 1 << 20, &buf, &len);
-	if (ret == 0) {
-		uint8_t *bin = malloc(len);
-		size_t binlen = 0;
-
-		st = TOKEN_ERR_TRUNCATED;
-		if (bin && armor_decode((const char *)buf, len, TOKEN_ARMOR_REVOCATION,
-					NULL, bin, len, &binlen))
-			st = revocation_verify(bin, binlen, s->authority_pk, &s->revoked);
-		free(bin);
-		free(buf);
-		if (st != TOKEN_OK) {
-			shim_log(LOG_ERR, "%s: %s", path, token_status_str(st));
-			return -EKEYREJECTED;
-		}
-	} else if (ret != -ENOENT) {
-		shim_log(LOG_ERR, "%s: %s", path, strerror(-ret));
+	ret = revocation_file_load(path, s->authority_pk, &s->revoked, &st);
+	if (ret == -EKEYREJECTED) {
+		shim_log(LOG_ERR, "%s: %s", path, token_status_str(st));
+		return ret;
+	}
+	if (ret < 0 && ret != -ENOENT) {
+		shim_log(LOG_ERR, "%s: %s", path,
+			 ret == -EINVAL ? "not an armored revocation list" : strerror(-ret));
 		return ret;
 	}
 	ret = shim_peers_load(s);

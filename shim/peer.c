@@ -17,8 +17,6 @@
 
 #include <sodium.h>
 
-#include "armor.h"
-#include "fileio.h"
 #include "policy.h"
 #include "shim.h"
 
@@ -141,29 +139,17 @@ static int token_file(struct shim *s, const char *path, uint8_t *bin,
 		      size_t *binlen, struct token *t)
 {
 	struct token_trust trust;
-	enum token_status st;
-	uint8_t *text = NULL;
-	size_t len = 0;
+	enum token_status st = TOKEN_OK;
 	int ret;
 
-	ret = fileio_read(path, 16384, &text, &len);
-	if (ret < 0)
-		return ret;
-	if (!armor_decode((const char *)text, len, TOKEN_ARMOR_HOST, NULL, bin,
-			  WIRE_TOKEN_MAX, binlen)) {
-		free(text);
-		return -EINVAL;
-	}
-	free(text);
 	memcpy(trust.authority_pk, s->authority_pk, sizeof(trust.authority_pk));
 	trust.revoked = &s->revoked;
 	trust.now = shim_unix_now();
-	st = token_verify(bin, *binlen, WIRE_TYPE_HOST_TOKEN, &trust, t);
-	if (st != TOKEN_OK) {
+	ret = token_file_verify(path, WIRE_TYPE_HOST_TOKEN, &trust, bin, binlen,
+				t, &st);
+	if (ret == -EKEYREJECTED)
 		shim_log(4, "%s: ignored: %s", path, token_status_str(st));
-		return -EKEYREJECTED;
-	}
-	return 0;
+	return ret;
 }
 
 /* The endpoint of each host, from the policy if there is one. */

@@ -22,28 +22,17 @@
 static int revocations_load(struct inj_host *h)
 {
 	char path[4096];
-	uint8_t *buf = NULL, *bin;
-	size_t len = 0, binlen = 0;
-	enum token_status st = TOKEN_ERR_TRUNCATED;
+	enum token_status st = TOKEN_OK;
 	int ret;
 
 	snprintf(path, sizeof(path), "%s/revocation.list", h->dir);
-	ret = fileio_read(path, 1 << 20, &buf, &len);
+	ret = revocation_file_load(path, h->authority_pk, &h->revoked, &st);
 	if (ret == -ENOENT)
 		return 0;
 	if (ret < 0)
-		return ret;
-	bin = malloc(len);
-	if (bin && armor_decode((const char *)buf, len, TOKEN_ARMOR_REVOCATION, NULL,
-				bin, len, &binlen))
-		st = revocation_verify(bin, binlen, h->authority_pk, &h->revoked);
-	free(bin);
-	free(buf);
-	if (st != TOKEN_OK) {
-		fprintf(stderr, "capinject: %s: %s\n", path, token_status_str(st));
-		return -EKEYREJECTED;
-	}
-	return 0;
+		fprintf(stderr, "capinject: %s: %s\n", path,
+			ret == -EKEYREJECTED ? token_status_str(st) : strerror(-ret));
+	return ret;
 }
 
 /* One armored host token file, verified against the authority. */
@@ -51,29 +40,16 @@ static int token_load(struct inj_host *h, const char *path, uint8_t *bin,
 		      size_t *binlen, struct token *t)
 {
 	struct token_trust trust;
-	enum token_status st;
-	uint8_t *text = NULL;
-	size_t len = 0;
+	enum token_status st = TOKEN_OK;
 	int ret;
 
-	ret = fileio_read(path, 16384, &text, &len);
-	if (ret < 0)
-		return ret;
-	if (!armor_decode((const char *)text, len, TOKEN_ARMOR_HOST, NULL, bin,
-			  WIRE_TOKEN_MAX, binlen)) {
-		free(text);
-		return -EINVAL;
-	}
-	free(text);
 	memcpy(trust.authority_pk, h->authority_pk, sizeof(trust.authority_pk));
 	trust.revoked = &h->revoked;
 	trust.now = (uint64_t)time(NULL);
-	st = token_verify(bin, *binlen, WIRE_TYPE_HOST_TOKEN, &trust, t);
-	if (st != TOKEN_OK) {
+	ret = token_file_verify(path, WIRE_TYPE_HOST_TOKEN, &trust, bin, binlen, t, &st);
+	if (ret == -EKEYREJECTED)
 		fprintf(stderr, "capinject: %s: ignored: %s\n", path, token_status_str(st));
-		return -EKEYREJECTED;
-	}
-	return 0;
+	return ret;
 }
 
 static int tokens_load(struct inj_host *h)

@@ -18,14 +18,6 @@
 
 #include "suites.h"
 
-/* Suites written with other modules: run when their file is linked in. */
-#pragma weak suite_noise
-#pragma weak suite_replay
-#pragma weak suite_offload
-#pragma weak suite_tun_udp
-#pragma weak suite_inet
-#pragma weak suite_conntrack
-
 static char test_root[PATH_MAX];
 
 static int rm_entry(const char *path, const struct stat *st, int flag,
@@ -139,19 +131,14 @@ int main(void)
 	srunner_add_suite(sr, suite_keys());
 	srunner_add_suite(sr, suite_token());
 	srunner_add_suite(sr, suite_revocation());
+	srunner_add_suite(sr, suite_tokenfile());
 	srunner_add_suite(sr, suite_policy());
-	if (suite_noise)
-		srunner_add_suite(sr, suite_noise());
-	if (suite_replay)
-		srunner_add_suite(sr, suite_replay());
-	if (suite_offload)
-		srunner_add_suite(sr, suite_offload());
-	if (suite_tun_udp)
-		srunner_add_suite(sr, suite_tun_udp());
-	if (suite_inet)
-		srunner_add_suite(sr, suite_inet());
-	if (suite_conntrack)
-		srunner_add_suite(sr, suite_conntrack());
+	srunner_add_suite(sr, suite_noise());
+	srunner_add_suite(sr, suite_replay());
+	srunner_add_suite(sr, suite_offload());
+	srunner_add_suite(sr, suite_tun_udp());
+	srunner_add_suite(sr, suite_inet());
+	srunner_add_suite(sr, suite_conntrack());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

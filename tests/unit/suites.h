@@ -18,6 +18,7 @@ Suite *suite_fileio(void);
 Suite *suite_keys(void);
 Suite *suite_token(void);
 Suite *suite_revocation(void);
+Suite *suite_tokenfile(void);
 Suite *suite_policy(void);
 /*
  * Suites of other modules that live beside these (tests/unit/check_*.c);
