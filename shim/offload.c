@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "inet.h"
 #include "offload.h"
 
 enum offload_const {
@@ -70,43 +71,6 @@ static void put32(uint8_t *p, uint32_t v)
 	put16(p + 2, (uint16_t)v);
 }
 
-/*
- * Adds the one's-complement sum of n bytes (as big-endian words, an odd
- * last byte padded) to sum. Native 32-bit loads: the folded native sum is
- * the byte-swapped network sum, undone by ntohs.
- */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	uint64_t acc = 0;
-	uint32_t w;
-
-	for (; n >= 4; p += 4, n -= 4) {
-		memcpy(&w, p, 4);
-		acc += w;
-	}
-	if (n > 0) {
-		uint8_t tail[4] = { 0 };
-
-		memcpy(tail, p, n);
-		memcpy(&w, tail, 4);
-		acc += w;
-	}
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	acc = (acc & 0xffff) + (acc >> 16);
-	acc = (acc & 0xffff) + (acc >> 16);
-	acc = (acc & 0xffff) + (acc >> 16);
-	return sum + ntohs((uint16_t)acc);
-}
-
-/* Folds a running sum into 16 bits (not inverted). */
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
 /* Sum of the TCP/UDP pseudo-header of the IP packet pkt. */
 static uint32_t pseudo_sum(const uint8_t *pkt, const struct layout *l,
 			   size_t l4_len)
@@ -114,10 +78,10 @@ static uint32_t pseudo_sum(const uint8_t *pkt, const struct layout *l,
 	uint32_t sum;
 
 	if (l->family == AF_INET) {
-		sum = csum_add(0, pkt + 12, 8);
+		sum = inet_csum_add(0, pkt + 12, 8);
 		return sum + l->proto + (uint32_t)l4_len;
 	}
-	sum = csum_add(0, pkt + 8, 32);
+	sum = inet_csum_add(0, pkt + 8, 32);
 	return sum + l->proto + (uint32_t)(l4_len >> 16) +
 	       (uint32_t)(l4_len & 0xffff);
 }
@@ -126,7 +90,7 @@ static uint32_t pseudo_sum(const uint8_t *pkt, const struct layout *l,
 static void ip4_csum_set(uint8_t *ip, size_t ihl)
 {
 	put16(ip + 10, 0);
-	put16(ip + 10, (uint16_t)~csum_fold(csum_add(0, ip, ihl)));
+	put16(ip + 10, inet_csum_fold(inet_csum_add(0, ip, ihl)));
 }
 
 /* Full TCP/UDP checksum of the packet's transport part, stored in place. */
@@ -139,8 +103,8 @@ static void l4_csum_set(uint8_t *pkt, size_t len, const struct layout *l)
 
 	put16(pkt + off, 0);
 	sum = pseudo_sum(pkt, l, len - l->l4_off);
-	sum = csum_add(sum, pkt + l->l4_off, len - l->l4_off);
-	c = (uint16_t)~csum_fold(sum);
+	sum = inet_csum_add(sum, pkt + l->l4_off, len - l->l4_off);
+	c = inet_csum_fold(sum);
 	if (c == 0 && l->proto == IPPROTO_UDP)
 		c = 0xffff;
 	put16(pkt + off, c);
@@ -247,7 +211,7 @@ static int split_none(const struct virtio_net_hdr *vh, const uint8_t *pkt,
 	if (scratch_len < len)
 		return -ENOSPC;
 	memcpy(scratch, pkt, len);
-	c = (uint16_t)~csum_fold(csum_add(0, scratch + start, len - start));
+	c = inet_csum_fold(inet_csum_add(0, scratch + start, len - start));
 	put16(scratch + field, c ? c : 0xffff);
 	err = emit(arg, scratch, len);
 	return err < 0 ? err : 1;
@@ -390,7 +354,7 @@ static bool gro_parse(const uint8_t *pkt, size_t len, struct seg_info *si)
 		return false;
 	if (l->l4_off != (l->family == AF_INET ? IP4_HDR : IP6_HDR))
 		return false;
-	if (l->family == AF_INET && csum_fold(csum_add(0, pkt, IP4_HDR)) != 0xffff)
+	if (l->family == AF_INET && inet_csum_fold(inet_csum_add(0, pkt, IP4_HDR)) != 0)
 		return false;
 	th = pkt + l->l4_off;
 	si->flags = th[13];
@@ -401,8 +365,8 @@ static bool gro_parse(const uint8_t *pkt, size_t len, struct seg_info *si)
 	if (si->payload == 0)
 		return false;
 	sum = pseudo_sum(pkt, l, len - l->l4_off);
-	sum = csum_add(sum, th, len - l->l4_off);
-	return csum_fold(sum) == 0xffff;
+	sum = inet_csum_add(sum, th, len - l->l4_off);
+	return inet_csum_fold(sum) == 0;
 }
 
 /*
@@ -474,7 +438,7 @@ int offload_gro_flush(struct offload_gro *g, offload_write_fn write, void *arg)
 			put16(g->buf + 4, (uint16_t)(len - IP6_HDR));
 		}
 		put16(g->buf + l.l4_off + TCP_CSUM_OFF,
-		      csum_fold(pseudo_sum(g->buf, &l, len - l.l4_off)));
+		      (uint16_t)~inet_csum_fold(pseudo_sum(g->buf, &l, len - l.l4_off)));
 		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		vh.gso_type = g->family == AF_INET ? VIRTIO_NET_HDR_GSO_TCPV4 :
 						     VIRTIO_NET_HDR_GSO_TCPV6;
