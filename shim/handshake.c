@@ -279,7 +279,7 @@ void shim_timers(struct shim *s, uint64_t now)
 				shim_handshake_start(s, p);
 			}
 		} else if (cur && now - cur->created_ns >
-			   (PROTO_REKEY_AFTER_TIME_S + (cur->kp.initiator ? 0 : 15)) * NS &&
+			   (s->cfg.rekey_after_s + (cur->kp.initiator ? 0 : 15)) * NS &&
 			   now - p->last_tx_ns < PROTO_KEEPALIVE_S * NS) {
 			shim_handshake_start(s, p);
 		} else if (cur && cur->send_counter > PROTO_REKEY_AFTER_MESSAGES) {

@@ -70,6 +70,9 @@ static const char usage_text[] =
 "                       FOR TESTS ONLY: send what this host's capability\n"
 "                       forbids, as a rogue host would, so that tests can\n"
 "                       show receivers refusing it\n"
+"      --test-rekey-after SECONDS\n"
+"                       FOR TESTS ONLY: rekey sessions after SECONDS instead\n"
+"                       of 120, to exercise key rotation in a short test\n"
 "      --bench-no-capability-check\n"
 "                       FOR BENCHMARKS ONLY: deliver and send without any\n"
 "                       capability check, to measure what the check costs\n"
@@ -103,6 +106,7 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "test-skip-sender-check", no_argument, NULL, 'T' },
 		{ "bench-no-capability-check", no_argument, NULL, 'B' },
+		{ "test-rekey-after", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -112,6 +116,7 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 
 	cfg->ifname = "captun0";
 	cfg->port = DEFAULT_PORT;
+	cfg->rekey_after_s = PROTO_REKEY_AFTER_TIME_S;
 	cfg->offload = true;
 	while ((c = getopt_long(argc, argv, "d:i:p:m:c:sfh", opts, NULL)) != -1) {
 		switch (c) {
@@ -165,6 +170,16 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 			break;
 		case 'B':
 			cfg->no_cap_check = true;
+			break;
+		case 'R':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || v > PROTO_REKEY_AFTER_TIME_S) {
+				fprintf(stderr, "capshim: --test-rekey-after wants 1..%d seconds\n",
+					PROTO_REKEY_AFTER_TIME_S);
+				return -EINVAL;
+			}
+			cfg->rekey_after_s = (unsigned)v;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);

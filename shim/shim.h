@@ -154,6 +154,7 @@ struct shim_config {
 	bool offload;
 	bool skip_sender_check;		/* tests only: act as a rogue sender */
 	bool no_cap_check;		/* benchmarks only: no capability check */
+	unsigned rekey_after_s;		/* PROTO_REKEY_AFTER_TIME_S; tests shorten it */
 	bool foreground;
 };
 
