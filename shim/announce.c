@@ -106,23 +106,28 @@ static bool put(uint8_t *msg, size_t *pos, const void *data, size_t len)
  * grant; a new epoch is persisted, signed and announced to every peer.
  */
 int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
-		 const size_t *user_lens, unsigned nusers, const char **err)
+		 const size_t *user_lens, unsigned nusers, bool isolate,
+		 const char **err)
 {
 	struct token_trust trust;
 	struct proto_announce hdr;
 	uint8_t mask_bytes[WIRE_MASK_BYTES];
-	struct own_cap next;
+	struct own_cap *next;
 	size_t pos = 0, mlen;
 	uint64_t now = shim_now_ns();
-	int ret;
+	int ret = 0;
 
 	*err = NULL;
 	if (nusers > PROTO_ANNOUNCE_USERS_MAX) {
 		*err = "too many users";
 		return -E2BIG;
 	}
-	memset(&next, 0, sizeof(next));
-	next.mask = s->self.grant;
+	next = calloc(1, sizeof(*next));
+	if (!next) {
+		*err = "out of memory";
+		return -ENOMEM;
+	}
+	next->mask = s->self.grant;
 	memcpy(trust.authority_pk, s->authority_pk, sizeof(trust.authority_pk));
 	trust.revoked = &s->revoked;
 	trust.now = shim_unix_now();
@@ -130,56 +135,62 @@ int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
 		struct token t;
 		enum token_status st;
 
-		st = token_verify(user_tokens[i], user_lens[i],
-				  WIRE_TYPE_USER_TOKEN, &trust, &t);
+		st = user_lens[i] <= WIRE_TOKEN_MAX ?
+		     token_verify(user_tokens[i], user_lens[i],
+				  WIRE_TYPE_USER_TOKEN, &trust, &t) : TOKEN_ERR_TRAILING;
 		if (st != TOKEN_OK) {
 			*err = token_status_str(st);
-			return -EKEYREJECTED;
+			ret = -EKEYREJECTED;
+			goto out;
 		}
-		mask_and(&next.mask, &t.grant);
-		users_append(next.users, t.name);
+		mask_and(&next->mask, &t.grant);
+		users_append(next->users, t.name);
+		memcpy(next->user_tokens[i], user_tokens[i], user_lens[i]);
+		next->user_lens[i] = user_lens[i];
 	}
+	next->nusers = nusers;
+	next->isolated = isolate;
+	if (isolate)
+		mask_clear(&next->mask);
 	if (s->cap.epoch >= UINT32_MAX - 1) {
 		*err = "epoch space exhausted";
-		return -EOVERFLOW;
+		ret = -EOVERFLOW;
+		goto out;
 	}
-	next.epoch = s->cap.epoch + 1;
+	next->epoch = s->cap.epoch + 1;
 
-	mlen = mask_encode(&next.mask, mask_bytes);
+	mlen = mask_encode(&next->mask, mask_bytes);
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.ctl = PROTO_CTL_ANNOUNCE;
 	hdr.nusers = (uint8_t)nusers;
 	hdr.host_token_len = htobe16((uint16_t)s->self_token_len);
-	hdr.epoch = htobe32(next.epoch);
+	hdr.epoch = htobe32(next->epoch);
 	hdr.issued_at = htobe64(shim_unix_now());
 	hdr.mask_len = (uint8_t)mlen;
-	if (!put(next.msg, &pos, &hdr, sizeof(hdr)) ||
-	    !put(next.msg, &pos, s->self_token, s->self_token_len)) {
-		*err = "announcement too large";
-		return -E2BIG;
-	}
+	ret = -E2BIG;
+	*err = "announcement too large";
+	if (!put(next->msg, &pos, &hdr, sizeof(hdr)) ||
+	    !put(next->msg, &pos, s->self_token, s->self_token_len))
+		goto out;
 	for (unsigned i = 0; i < nusers; i++) {
 		uint16_t be = htobe16((uint16_t)user_lens[i]);
 
-		if (!put(next.msg, &pos, &be, sizeof(be)) ||
-		    !put(next.msg, &pos, user_tokens[i], user_lens[i])) {
-			*err = "announcement too large";
-			return -E2BIG;
-		}
+		if (!put(next->msg, &pos, &be, sizeof(be)) ||
+		    !put(next->msg, &pos, user_tokens[i], user_lens[i]))
+			goto out;
 	}
-	if (!put(next.msg, &pos, mask_bytes, mlen) ||
-	    pos + WIRE_SIG_LEN > SHIM_ANNOUNCE_MAX) {
-		*err = "announcement too large";
-		return -E2BIG;
-	}
-	ret = sign_msg(next.msg, pos, s->keys.sign_sk, next.msg + pos);
+	if (!put(next->msg, &pos, mask_bytes, mlen) ||
+	    pos + WIRE_SIG_LEN > SHIM_ANNOUNCE_MAX)
+		goto out;
+	*err = NULL;
+	ret = sign_msg(next->msg, pos, s->keys.sign_sk, next->msg + pos);
 	if (ret < 0) {
 		*err = "signing failed";
-		return ret;
+		goto out;
 	}
-	next.msg_len = pos + WIRE_SIG_LEN;
+	next->msg_len = pos + WIRE_SIG_LEN;
 
-	s->cap = next;
+	s->cap = *next;
 	ret = epoch_save(s);
 	if (ret < 0)
 		shim_log(LOG_WARNING, "epoch %u not persisted: %s", s->cap.epoch,
@@ -193,7 +204,46 @@ int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
 			p->announce_sent_ns = now;
 		}
 	}
-	return 0;
+out:
+	sodium_memzero(next, sizeof(*next));
+	free(next);
+	return ret;
+}
+
+/*
+ * After the host token or the revocation list changed: the same users
+ * again, under the new grant; a user whose token no longer verifies
+ * isolates the host (fail closed) until the session daemon says more.
+ */
+int shim_cap_refresh(struct shim *s)
+{
+	const uint8_t *toks[PROTO_ANNOUNCE_USERS_MAX];
+	size_t lens[PROTO_ANNOUNCE_USERS_MAX];
+	struct token_trust trust;
+	bool isolate = s->cap.isolated;
+	const char *err = NULL;
+	unsigned n = 0;
+	int ret;
+
+	memcpy(trust.authority_pk, s->authority_pk, sizeof(trust.authority_pk));
+	trust.revoked = &s->revoked;
+	trust.now = shim_unix_now();
+	for (unsigned i = 0; i < s->cap.nusers; i++) {
+		if (token_verify(s->cap.user_tokens[i], s->cap.user_lens[i],
+				 WIRE_TYPE_USER_TOKEN, &trust, NULL) != TOKEN_OK) {
+			isolate = true;
+			continue;
+		}
+		toks[n] = s->cap.user_tokens[i];
+		lens[n++] = s->cap.user_lens[i];
+	}
+	if (isolate && !s->cap.isolated)
+		shim_log(LOG_WARNING, "a logged-in user's token no longer verifies: "
+			 "isolating this host");
+	ret = shim_cap_set(s, toks, lens, n, isolate, &err);
+	if (ret < 0)
+		shim_log(LOG_ERR, "capability refresh: %s", err ? err : strerror(-ret));
+	return ret;
 }
 
 const struct peer_cap *shim_peer_cap(const struct peer *p, uint32_t epoch)
@@ -297,18 +347,58 @@ static const char *announce_check(struct shim *s, struct peer *p,
 		users_append(c.users, u.name);
 	}
 	if (body - pos != hdr.mask_len ||
-	    !mask_decode(msg + pos, hdr.mask_len, &announced) ||
-	    !mask_equal(&announced, &expect))
-		return "mask is not the AND of the tokens' grants";
+	    !mask_decode(msg + pos, hdr.mask_len, &announced))
+		return "malformed mask";
+	{
+		struct mask inside = announced;
+
+		mask_and(&inside, &expect);
+		if (!mask_equal(&inside, &announced))
+			return "mask is wider than the AND of the tokens' grants";
+	}
 
 	c.valid = true;
 	c.epoch = epoch;
 	c.mask = announced;
 	c.received_ns = shim_now_ns();
+	if (epoch >= p->latest_epoch) {
+		uint8_t *copy = malloc(len);
+
+		if (copy) {
+			memcpy(copy, msg, len);
+			free(p->announce);
+			p->announce = copy;
+			p->announce_len = len;
+		}
+	}
 	cap_store(p, &c);
 	shim_log(LOG_INFO, "peer %s: capability epoch %u mask bits %u users [%s]",
 		 p->name, epoch, mask_count(&announced), c.users);
 	return NULL;
+}
+
+/*
+ * After a reload: a peer's latest announcement must still verify under
+ * the new revocation list and its new token; if not, all its epochs are
+ * forgotten, its packets name an unknown epoch, and we ask it again.
+ */
+void shim_peer_caps_recheck(struct shim *s, struct peer *p)
+{
+	const char *why;
+	uint8_t *ann = p->announce;
+	size_t len = p->announce_len;
+
+	if (!ann)
+		return;
+	p->announce = NULL;
+	for (int i = 0; i < SHIM_CAP_EPOCHS; i++)
+		p->caps[i].valid = false;
+	p->latest_epoch = 0;
+	why = announce_check(s, p, ann, len);
+	if (why)
+		shim_log(LOG_WARNING, "peer %s: capability withdrawn after reload: %s",
+			 p->name, why);
+	free(ann);
 }
 
 bool shim_announce_receive(struct shim *s, struct peer *p, const uint8_t *msg,

@@ -3,8 +3,13 @@
  * JSON lines (one request object per line, one answer per line).
  *
  *   {"cmd":"status"}                       anyone: host, epoch, peers, drops
- *   {"cmd":"capability","users":[B64...]}  root: set the capability from the
+ *   {"cmd":"capability","users":[B64...],"isolate":false}
+ *                                          root: set the capability from the
  *                                          user tokens of the open sessions
+ *   {"cmd":"reload"}                       root: re-read tokens, revocations
+ *   {"cmd":"publish","objects":[ARMORED]}  root: store if newer, send to peers
+ *
+ * capd/PROTOCOL.md is the full contract.
  *
  * The peer's credentials (SO_PEERCRED) decide what it may do. Lines are
  * bounded; a client that sends a longer one is answered and dropped.
@@ -26,6 +31,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "armor.h"
 #include "shim.h"
 
 enum ctl_limit {
@@ -183,6 +189,7 @@ static json_t *status(struct shim *s)
 static json_t *capability(struct shim *s, struct ctl_client *c, json_t *req)
 {
 	json_t *users = json_object_get(req, "users"), *u;
+	json_t *iso = json_object_get(req, "isolate");
 	uint8_t *bins[PROTO_ANNOUNCE_USERS_MAX];
 	size_t lens[PROTO_ANNOUNCE_USERS_MAX], i, n = 0;
 	const char *err = NULL;
@@ -193,6 +200,8 @@ static json_t *capability(struct shim *s, struct ctl_client *c, json_t *req)
 		return error("permission denied: only root may set the capability");
 	if (!json_is_array(users))
 		return error("'users' must be a list of base64 user tokens");
+	if (iso && !json_is_boolean(iso))
+		return error("'isolate' must be true or false");
 	if (json_array_size(users) > PROTO_ANNOUNCE_USERS_MAX)
 		return error("too many users");
 	json_array_foreach(users, i, u) {
@@ -209,7 +218,8 @@ static json_t *capability(struct shim *s, struct ctl_client *c, json_t *req)
 		}
 		lens[n++] = len;
 	}
-	ret = shim_cap_set(s, (const uint8_t *const *)bins, lens, (unsigned)n, &err);
+	ret = shim_cap_set(s, (const uint8_t *const *)bins, lens, (unsigned)n,
+			   json_is_true(iso), &err);
 	if (ret < 0) {
 		char msg[256];
 
@@ -217,13 +227,81 @@ static json_t *capability(struct shim *s, struct ctl_client *c, json_t *req)
 		ans = error(msg);
 		goto out;
 	}
-	ans = json_pack("{s:b, s:I, s:o, s:s}", "ok", 1, "epoch",
+	ans = json_pack("{s:b, s:I, s:o, s:s, s:b}", "ok", 1, "epoch",
 			(json_int_t)s->cap.epoch, "mask", mask_json(&s->cap.mask),
-			"users", s->cap.users);
+			"users", s->cap.users, "isolated", s->cap.isolated);
 out:
 	for (i = 0; i < n; i++)
 		free(bins[i]);
 	return ans;
+}
+
+static json_t *reload(struct shim *s, struct ctl_client *c)
+{
+	char report[1024];
+	int ret;
+
+	if (c->uid != 0)
+		return error("permission denied: only root may reload");
+	ret = shim_reload(s, report, sizeof(report));
+	if (ret < 0) {
+		char msg[1200];
+
+		snprintf(msg, sizeof(msg), "reload failed: %s%s%s", strerror(-ret),
+			 report[0] ? "; " : "", report);
+		return error(msg);
+	}
+	return json_pack("{s:b, s:I, s:o, s:s}", "ok", 1, "epoch",
+			 (json_int_t)s->cap.epoch, "mask", mask_json(&s->cap.mask),
+			 "report", report);
+}
+
+/* Armored signed objects: stored if newer, then sent to every peer. */
+static json_t *publish(struct shim *s, struct ctl_client *c, json_t *req)
+{
+	json_t *objs = json_object_get(req, "objects"), *o;
+	size_t i, accepted = 0, stored_n = 0;
+	uint8_t *bin;
+	int peers = 0;
+
+	if (c->uid != 0)
+		return error("permission denied: only root may publish");
+	if (!json_is_array(objs))
+		return error("'objects' must be a list of armored tokens or revocation lists");
+	bin = malloc(PROTO_CONTROL_MAX);
+	if (!bin)
+		return error("out of memory");
+	json_array_foreach(objs, i, o) {
+		const char *text = json_string_value(o), *why = NULL;
+		size_t len = 0;
+		bool stored = false;
+
+		if (!text || !armor_decode(text, strlen(text), NULL, NULL, bin,
+					   PROTO_CONTROL_MAX - sizeof(struct proto_object),
+					   &len)) {
+			free(bin);
+			return error("an object is not armored text (or is too large)");
+		}
+		if (shim_object_accept(s, bin, len, &stored, &why) < 0) {
+			char msg[256];
+
+			free(bin);
+			snprintf(msg, sizeof(msg), "object %zu refused: %s", i, why);
+			return error(msg);
+		}
+		accepted++;
+		stored_n += stored;
+		peers = shim_publish(s, bin, len, NULL);
+	}
+	free(bin);
+	if (stored_n) {
+		char report[1024];
+
+		shim_reload(s, report, sizeof(report));
+	}
+	return json_pack("{s:b, s:I, s:I, s:i}", "ok", 1, "accepted",
+			 (json_int_t)accepted, "stored", (json_int_t)stored_n,
+			 "peers", peers < 0 ? 0 : peers);
 }
 
 static void request(struct shim *s, struct ctl_client *c, const char *line, size_t len)
@@ -244,10 +322,14 @@ static void request(struct shim *s, struct ctl_client *c, const char *line, size
 		ans = status(s);
 	else if (strcmp(cmd, "capability") == 0)
 		ans = capability(s, c, req);
+	else if (strcmp(cmd, "reload") == 0)
+		ans = reload(s, c);
+	else if (strcmp(cmd, "publish") == 0)
+		ans = publish(s, c, req);
 	else if (strcmp(cmd, "ping") == 0)
 		ans = json_pack("{s:b}", "ok", 1);
 	else
-		ans = error("unknown cmd; known: status, capability, ping");
+		ans = error("unknown cmd; known: status, capability, reload, publish, ping");
 	json_decref(req);
 	reply(c, ans);
 }

@@ -376,7 +376,7 @@ static int outbound(void *arg, const uint8_t *pkt, size_t len)
 		return 0;
 	}
 	p = shim_peer_by_addr(s, &f.dst);
-	if (!p) {
+	if (!p || p->disabled) {
 		shim_drop(s, DROP_TX_NO_PEER);
 		return 0;
 	}
@@ -464,6 +464,10 @@ static void control(struct shim *s, struct peer *p, const uint8_t *msg, size_t l
 	if (len >= 1 && msg[0] == PROTO_CTL_ANNOUNCE) {
 		if (!shim_announce_receive(s, p, msg, len))
 			shim_drop(s, DROP_RX_ANNOUNCE_BAD);
+		return;
+	}
+	if (len >= 1 && msg[0] == PROTO_CTL_OBJECT) {
+		shim_object_receive(s, p, msg, len);
 		return;
 	}
 	if (len == sizeof(struct proto_epoch_request) &&

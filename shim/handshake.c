@@ -62,6 +62,8 @@ int shim_handshake_start(struct shim *s, struct peer *p)
 
 	if (p->endpoint_len == 0)
 		return -EDESTADDRREQ;
+	if (p->disabled)
+		return -EKEYREJECTED;
 	if (p->hs_pending && now - p->hs_sent_ns < PROTO_REKEY_TIMEOUT_S * NS)
 		return 0;
 	slot = p->hs_pending ? p->hs_slot : shim_slot_free(p);
@@ -102,6 +104,7 @@ static void session_up(struct shim *s, struct peer *p, uint64_t now)
 		p->announced_epoch = s->cap.epoch;
 		p->announce_sent_ns = now;
 	}
+	shim_publish_revocation(s, p);
 	shim_flush_queue(s, p);
 }
 
@@ -115,6 +118,8 @@ static bool lookup(void *arg, const uint8_t pk[PROTO_KEY_LEN])
 	struct lookup_arg *la = arg;
 
 	la->found = shim_peer_by_pk(la->s, pk);
+	if (la->found && la->found->disabled)
+		la->found = NULL;
 	return la->found != NULL;
 }
 

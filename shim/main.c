@@ -475,7 +475,7 @@ int main(int argc, char **argv)
 		shim_log(LOG_ERR, "control socket %s: %s", s.cfg.control, strerror(-ret));
 		goto out_ep;
 	}
-	if (shim_cap_set(&s, NULL, NULL, 0, &err) < 0) {
+	if (shim_cap_set(&s, NULL, NULL, 0, false, &err) < 0) {
 		shim_log(LOG_ERR, "initial capability: %s", err ? err : "failed");
 		goto out_ctl;
 	}

@@ -327,6 +327,7 @@ void shim_peers_free(struct shim *s)
 		noise_handshake_wipe(&p->hs);
 		for (unsigned q = 0; q < p->queue_len; q++)
 			free(p->queue[q].data);
+		free(p->announce);
 	}
 	free(s->peers);
 	free(s->addr_table);

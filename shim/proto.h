@@ -24,6 +24,13 @@
  *                            over PROTO_ANNOUNCE_CONTEXT and everything
  *                            before the signature.
  *   PROTO_CTL_EPOCH_REQUEST  struct proto_epoch_request: "announce this".
+ *   PROTO_CTL_OBJECT         struct proto_object, then one signed object
+ *                            of the authority (a token or a revocation
+ *                            list, wire.h) to store if newer and pass on.
+ *
+ * An announced mask must be a subset of the host grant ANDed with the
+ * grants of the users it names: narrowing further (down to isolation, the
+ * empty mask) is always allowed, widening never.
  */
 #ifndef CAPTUN_SHIM_PROTO_H
 #define CAPTUN_SHIM_PROTO_H
@@ -47,6 +54,12 @@ enum proto_type {
 enum proto_ctl {
 	PROTO_CTL_ANNOUNCE = 1,
 	PROTO_CTL_EPOCH_REQUEST = 2,
+	PROTO_CTL_OBJECT = 3,
+};
+
+enum proto_object_kind {
+	PROTO_OBJECT_TOKEN = 1,		/* host or user token */
+	PROTO_OBJECT_REVOCATION = 2,	/* revocation list */
 };
 
 enum proto_size {
@@ -58,7 +71,7 @@ enum proto_size {
 	PROTO_DATA_HDR_LEN = 20,
 	PROTO_OVERHEAD = PROTO_DATA_HDR_LEN + PROTO_TAG_LEN,
 	PROTO_ANNOUNCE_USERS_MAX = 64,
-	PROTO_CONTROL_MAX = 24576,	/* control plaintext, bytes */
+	PROTO_CONTROL_MAX = 60000,	/* control plaintext, bytes (IP may fragment) */
 	PROTO_PAD = 16,			/* data plaintext padded to a multiple */
 };
 
@@ -120,6 +133,13 @@ struct proto_epoch_request {
 	uint32_t epoch;
 } __attribute__((packed));
 
+struct proto_object {
+	uint8_t ctl;			/* PROTO_CTL_OBJECT */
+	uint8_t kind;			/* enum proto_object_kind */
+	uint16_t len;			/* bytes of the object that follow */
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct proto_object) == 4, "object");
 _Static_assert(sizeof(struct proto_initiation) == 148, "initiation");
 _Static_assert(sizeof(struct proto_response) == 92, "response");
 _Static_assert(sizeof(struct proto_data_hdr) == PROTO_DATA_HDR_LEN, "data header");

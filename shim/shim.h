@@ -122,6 +122,9 @@ struct peer {
 
 	struct peer_cap caps[SHIM_CAP_EPOCHS];
 	uint32_t latest_epoch;
+	uint8_t *announce;		/* latest verified announcement, re-checked on reload */
+	size_t announce_len;
+	bool disabled;			/* its host token no longer verifies */
 	uint32_t announced_epoch;	/* our epoch last sent to this peer */
 	uint64_t epoch_request_ns;	/* rate limit of our requests */
 	uint64_t announce_sent_ns;	/* rate limit of our answers */
@@ -139,6 +142,10 @@ struct peer {
 struct own_cap {
 	uint32_t epoch;
 	struct mask mask;
+	bool isolated;
+	unsigned nusers;		/* the user tokens it rests on, kept */
+	uint8_t user_tokens[PROTO_ANNOUNCE_USERS_MAX][WIRE_TOKEN_MAX];
+	size_t user_lens[PROTO_ANNOUNCE_USERS_MAX];
 	char users[SHIM_USERS_TEXT];
 	uint8_t msg[SHIM_ANNOUNCE_MAX];	/* signed control plaintext */
 	size_t msg_len;
@@ -221,6 +228,7 @@ uint64_t shim_unix_now(void);
 /* peer.c */
 int shim_peers_load(struct shim *s);
 void shim_peers_free(struct shim *s);
+int shim_reload(struct shim *s, char *report, size_t cap);
 struct peer *shim_peer_by_pk(struct shim *s, const uint8_t pk[PROTO_KEY_LEN]);
 struct peer *shim_peer_by_addr(struct shim *s, const struct in6_addr *a);
 struct session *shim_session_by_index(struct shim *s, uint32_t index,
@@ -242,7 +250,10 @@ void shim_session_confirm(struct shim *s, struct peer *p, int slot);
 
 /* announce.c */
 int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
-		 const size_t *user_lens, unsigned nusers, const char **err);
+		 const size_t *user_lens, unsigned nusers, bool isolate,
+		 const char **err);
+int shim_cap_refresh(struct shim *s);
+void shim_peer_caps_recheck(struct shim *s, struct peer *p);
 bool shim_announce_receive(struct shim *s, struct peer *p,
 			   const uint8_t *msg, size_t len);
 const struct peer_cap *shim_peer_cap(const struct peer *p, uint32_t epoch);
@@ -261,6 +272,15 @@ void shim_drop(struct shim *s, enum shim_drop d);
 void shim_tx_flush(struct shim *s);
 int shim_datapath_init(struct shim *s);
 void shim_datapath_free(struct shim *s);
+
+/* objects.c */
+int shim_object_accept(struct shim *s, const uint8_t *bin, size_t len,
+		       bool *stored, const char **why);
+int shim_publish(struct shim *s, const uint8_t *bin, size_t len,
+		 const struct peer *except);
+void shim_object_receive(struct shim *s, struct peer *from,
+			 const uint8_t *msg, size_t len);
+void shim_publish_revocation(struct shim *s, struct peer *p);
 
 /* ctl.c */
 int shim_ctl_open(struct shim *s, const char *path);

@@ -104,7 +104,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	replay_init(&se->replay);
 	se->created_ns = shim_now_ns();
 	keys_authority_wipe(&ak);
-	return shim_cap_set(&s, NULL, NULL, 0, &err) == 0 ? 0 : 1;
+	return shim_cap_set(&s, NULL, NULL, 0, false, &err) == 0 ? 0 : 1;
 }
 
 /* Seals plaintext as the peer would, into buf; returns the datagram length. */
