@@ -152,6 +152,8 @@ static json_t *peer_json(struct shim *s, struct peer *p)
 		      "handshakes", (json_int_t)p->c.handshakes);
 	if (!o)
 		return NULL;
+	json_object_set_new(o, "denied_reported",
+			    json_integer((json_int_t)p->c.denied_reported));
 	json_object_set_new(o, "epoch", json_integer(cap ? cap->epoch : 0));
 	json_object_set_new(o, "mask", cap ? mask_json(&cap->mask) : json_null());
 	json_object_set_new(o, "users", json_string(cap ? cap->users : ""));
@@ -256,7 +258,12 @@ static json_t *reload(struct shim *s, struct ctl_client *c)
 			 "report", report);
 }
 
-/* Armored signed objects: stored if newer, then sent to every peer. */
+/*
+ * Armored signed objects: stored if newer, then sent to every peer.
+ * Tokens go before revocation lists, so that a peer has a host's new
+ * token before the list that revokes its old one: otherwise it would cut
+ * that host off for a moment and drop its sessions.
+ */
 static json_t *publish(struct shim *s, struct ctl_client *c, json_t *req)
 {
 	json_t *objs = json_object_get(req, "objects"), *o;
@@ -271,27 +278,31 @@ static json_t *publish(struct shim *s, struct ctl_client *c, json_t *req)
 	bin = malloc(PROTO_CONTROL_MAX);
 	if (!bin)
 		return error("out of memory");
-	json_array_foreach(objs, i, o) {
-		const char *text = json_string_value(o), *why = NULL;
-		size_t len = 0;
-		bool stored = false;
+	for (int pass = 0; pass < 2; pass++) {
+		json_array_foreach(objs, i, o) {
+			const char *text = json_string_value(o), *why = NULL;
+			size_t len = 0;
+			bool stored = false;
 
-		if (!text || !armor_decode(text, strlen(text), NULL, NULL, bin,
-					   PROTO_CONTROL_MAX - sizeof(struct proto_object),
-					   &len)) {
-			free(bin);
-			return error("an object is not armored text (or is too large)");
-		}
-		if (shim_object_accept(s, bin, len, &stored, &why) < 0) {
-			char msg[256];
+			if (!text || !armor_decode(text, strlen(text), NULL, NULL, bin,
+						   PROTO_CONTROL_MAX - sizeof(struct proto_object),
+						   &len) || len < 2) {
+				free(bin);
+				return error("an object is not armored text (or is too large)");
+			}
+			if ((bin[1] == WIRE_TYPE_REVOCATION) != (pass == 1))
+				continue;
+			if (shim_object_accept(s, bin, len, &stored, &why) < 0) {
+				char msg[256];
 
-			free(bin);
-			snprintf(msg, sizeof(msg), "object %zu refused: %s", i, why);
-			return error(msg);
+				free(bin);
+				snprintf(msg, sizeof(msg), "object %zu refused: %s", i, why);
+				return error(msg);
+			}
+			accepted++;
+			stored_n += stored;
+			peers = shim_publish(s, bin, len, NULL);
 		}
-		accepted++;
-		stored_n += stored;
-		peers = shim_publish(s, bin, len, NULL);
 	}
 	free(bin);
 	if (stored_n) {

@@ -26,6 +26,7 @@
 #define DP_NS UINT64_C(1000000000)
 #define EPOCH_REQUEST_GAP_NS UINT64_C(200000000)
 #define ANNOUNCE_GAP_NS UINT64_C(100000000)
+#define DENIED_REPORT_GAP_NS UINT64_C(50000000)
 
 static const char *const drop_names[DROP_COUNT] = {
 	[DROP_RX_SHORT] = "rx_short",
@@ -362,6 +363,51 @@ void shim_flush_queue(struct shim *s, struct peer *p)
 	shim_tx_flush(s);
 }
 
+/*
+ * Tells the peer we refused a flow to it, so that the receiving end
+ * records the refusal too (it never sees the packet). Rate-limited per
+ * peer; without a session there is no one to tell.
+ */
+static void report_denied(struct shim *s, struct peer *p, const struct inet_flow *f)
+{
+	struct proto_denied d;
+
+	if (p->denied_report_ns && s->now - p->denied_report_ns < DENIED_REPORT_GAP_NS)
+		return;
+	if (!shim_session_send(p, s->now))
+		return;
+	memset(&d, 0, sizeof(d));
+	d.ctl = PROTO_CTL_DENIED;
+	d.proto = f->proto;
+	d.epoch = htobe32(s->cap.epoch);
+	d.sport = htobe16(f->sport);
+	d.dport = htobe16(f->dport);
+	memcpy(d.src, &f->src, sizeof(d.src));
+	memcpy(d.dst, &f->dst, sizeof(d.dst));
+	p->denied_report_ns = s->now;
+	shim_send_control(s, p, (const uint8_t *)&d, sizeof(d));
+}
+
+/* A peer's report that it refused a flow to us: logged with its users. */
+static void denied_reported(struct shim *s, struct peer *p, const uint8_t *msg)
+{
+	const struct peer_cap *cap;
+	struct proto_denied d;
+	struct inet_flow f;
+
+	memcpy(&d, msg, sizeof(d));
+	memset(&f, 0, sizeof(f));
+	f.proto = d.proto;
+	f.sport = be16toh(d.sport);
+	f.dport = be16toh(d.dport);
+	memcpy(&f.src, d.src, sizeof(f.src));
+	memcpy(&f.dst, d.dst, sizeof(f.dst));
+	cap = shim_peer_cap(p, be32toh(d.epoch));
+	p->c.denied_reported++;
+	shim_log_denied(s, "receiver, refused at the sender", p, cap ? cap->users : "?",
+			be32toh(d.epoch), &f, "sender's capability lacks this host");
+}
+
 /* One inner packet from the TUN. */
 static int outbound(void *arg, const uint8_t *pkt, size_t len)
 {
@@ -393,6 +439,7 @@ static int outbound(void *arg, const uint8_t *pkt, size_t len)
 		shim_log_denied(s, "sender", p, s->cap.users, s->cap.epoch, &f,
 				"own capability lacks the destination");
 		refuse(s, pkt, len, &f);
+		report_denied(s, p, &f);
 		return 0;
 	}
 send:
@@ -464,6 +511,10 @@ static void control(struct shim *s, struct peer *p, const uint8_t *msg, size_t l
 	if (len >= 1 && msg[0] == PROTO_CTL_ANNOUNCE) {
 		if (!shim_announce_receive(s, p, msg, len))
 			shim_drop(s, DROP_RX_ANNOUNCE_BAD);
+		return;
+	}
+	if (len == sizeof(struct proto_denied) && msg[0] == PROTO_CTL_DENIED) {
+		denied_reported(s, p, msg);
 		return;
 	}
 	if (len >= 1 && msg[0] == PROTO_CTL_OBJECT) {

@@ -24,6 +24,9 @@
  *                            over PROTO_ANNOUNCE_CONTEXT and everything
  *                            before the signature.
  *   PROTO_CTL_EPOCH_REQUEST  struct proto_epoch_request: "announce this".
+ *   PROTO_CTL_DENIED         struct proto_denied: the sender refused a
+ *                            flow to this receiver (its capability lacks
+ *                            the receiver), so that both ends record it.
  *   PROTO_CTL_OBJECT         struct proto_object, then one signed object
  *                            of the authority (a token or a revocation
  *                            list, wire.h) to store if newer and pass on.
@@ -55,6 +58,7 @@ enum proto_ctl {
 	PROTO_CTL_ANNOUNCE = 1,
 	PROTO_CTL_EPOCH_REQUEST = 2,
 	PROTO_CTL_OBJECT = 3,
+	PROTO_CTL_DENIED = 4,
 };
 
 enum proto_object_kind {
@@ -139,7 +143,17 @@ struct proto_object {
 	uint16_t len;			/* bytes of the object that follow */
 } __attribute__((packed));
 
+struct proto_denied {
+	uint8_t ctl;			/* PROTO_CTL_DENIED */
+	uint8_t proto;			/* IPPROTO_* of the refused packet */
+	uint8_t reserved[2];		/* zero */
+	uint32_t epoch;			/* the sender's capability epoch */
+	uint16_t sport, dport;		/* ports (ICMP echo: identifier) */
+	uint8_t src[16], dst[16];	/* IPv6 or v4-mapped */
+} __attribute__((packed));
+
 _Static_assert(sizeof(struct proto_object) == 4, "object");
+_Static_assert(sizeof(struct proto_denied) == 44, "denied");
 _Static_assert(sizeof(struct proto_initiation) == 148, "initiation");
 _Static_assert(sizeof(struct proto_response) == 92, "response");
 _Static_assert(sizeof(struct proto_data_hdr) == PROTO_DATA_HDR_LEN, "data header");

@@ -89,6 +89,7 @@ struct peer_cap {
 struct peer_counters {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t rx_denied, tx_denied, handshakes;
+	uint64_t denied_reported;	/* refusals the peer reported making */
 };
 
 struct queued {
@@ -128,6 +129,7 @@ struct peer {
 	uint32_t announced_epoch;	/* our epoch last sent to this peer */
 	uint64_t epoch_request_ns;	/* rate limit of our requests */
 	uint64_t announce_sent_ns;	/* rate limit of our answers */
+	uint64_t denied_report_ns;	/* rate limit of our refusal reports */
 
 	struct queued queue[SHIM_QUEUE];
 	unsigned queue_len;

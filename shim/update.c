@@ -167,6 +167,7 @@ int shim_reload(struct shim *s, char *report, size_t cap)
 			snprintf(report + n, cap - n, "cut off %s; ", p->name);
 		} else if (ok && p->disabled) {
 			p->disabled = false;
+			shim_handshake_start(s, p);
 		}
 		if (!p->disabled)
 			shim_peer_caps_recheck(s, p);

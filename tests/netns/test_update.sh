@@ -64,6 +64,10 @@ check "host1 -> host3 still works" curl_ok host1 "$("$CAPLAB" addr "$L" host3)"
 out=$(python3 "$NETNS_ROOT/tools/caplab/ctlquery.py" "$H1SOCK" '{"cmd":"capability","users":[],"isolate":true}')
 check_eq "isolate: host1's mask is empty" "$(jget "$out" "d['mask']")" "-"
 check_fails "isolated host1 -> host2 refused" curl_ok host1 "$A2"
+check "host2 records the refusal host1 reported" wait_until 3 sh -c \
+	"grep -q 'denied (receiver, refused at the sender) tcp .* from host host1 to host host2' $CAPLAB_RUNDIR/$L/hosts/host2/capshim.log"
+check_ge "host2 counts host1's reported refusals" \
+	"$(jget "$(status "$L" host2)" "$(peer_expr host1 denied_reported)")" 1
 check "host2 accepted host1's narrower announcement" \
 	wait_until 5 sh -c "[ \"\$(\"$CAPLAB\" status $L host2 | python3 -c 'import json,sys; d=json.load(sys.stdin); print([p for p in d[\"peers\"] if p[\"name\"]==\"host1\"][0][\"mask\"])')\" = - ]"
 out=$(python3 "$NETNS_ROOT/tools/caplab/ctlquery.py" "$H1SOCK" '{"cmd":"capability","users":[]}')
