@@ -14,7 +14,7 @@ bench: all
 .PHONY: bench
 
 # `make bench-net`: captun's data plane against veth, wireguard-go and nebula
-# in network namespaces (root; ~15 min). bench/net/run.sh --help for options;
+# in network namespaces (root; ~11 min). bench/net/run.sh --help for options;
 # BENCH_NET_ARGS passes more, e.g. BENCH_NET_ARGS=--quick.
 bench-net: all
 	bash bench/net/run.sh $(BENCH_NET_ARGS)

@@ -2,7 +2,9 @@
 # need. Quiet and quick when all are installed; apt-get only for what is not.
 DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
 	libsodium-dev libjansson-dev check libsubunit-dev \
-	iproute2 iputils-ping curl iperf3 python3 procps psmisc
+	iproute2 iputils-ping curl iperf3 python3 procps psmisc \
+	libpam0g-dev openssh-server openssh-client pamtester passwd \
+	jq wireguard-go wireguard-tools nebula
 
 deps:
 	@missing=$$(dpkg-query -W -f='$${Package} $${db:Status-Abbrev}\n' \
