@@ -72,7 +72,8 @@ static void client_close(struct shim *s, struct ctl_client *c)
 
 static void reply(struct ctl_client *c, json_t *obj)
 {
-	struct timeval tv = { 0, CTL_SEND_TIMEOUT_MS * 1000 };
+	struct timeval tv = { CTL_SEND_TIMEOUT_MS / 1000,
+			      (CTL_SEND_TIMEOUT_MS % 1000) * 1000 };
 	char *text = json_dumps(obj, JSON_COMPACT);
 	size_t len, off = 0;
 
