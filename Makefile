@@ -43,6 +43,7 @@ endif
 include mk/deps.mk
 include policy/policy.mk
 include shim/shim.mk
+include capd/capd.mk
 include tools/tools.mk
 include tests/tests.mk
 include bench/bench.mk

@@ -4,7 +4,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(BUILD)/captun-tests
 
-$(UNIT_BIN): $(UNIT_OBJS) $(SHIM_LIB) $(POLICY_LIB)
+$(UNIT_BIN): $(UNIT_OBJS) $(CAPD_LIB) $(SHIM_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
 ALL_TARGETS += $(UNIT_BIN)
@@ -31,13 +31,14 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy -Ishim $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy -Ishim -Icapd $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Wall -Wextra -Werror -Wno-unused-parameter
 
-FUZZ_LIB_SRCS := $(POLICY_SRCS) $(filter-out shim/main.c,$(wildcard shim/*.c))
+FUZZ_LIB_SRCS := $(POLICY_SRCS) $(filter-out shim/main.c,$(wildcard shim/*.c)) \
+	$(filter-out capd/main.c,$(wildcard capd/*.c))
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard policy/*.h shim/*.h)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard policy/*.h shim/*.h capd/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS)
 

@@ -17,6 +17,7 @@ trap 'rm -rf "$T"' EXIT
 ST=$T/state
 export CAPTUN_DIR=$ST
 unset CAPTUN_NOW 2>/dev/null || true
+unset CAPTUN_CAPD 2>/dev/null || true
 
 passed=0
 failed=0

@@ -139,6 +139,11 @@ int main(void)
 	srunner_add_suite(sr, suite_tun_udp());
 	srunner_add_suite(sr, suite_inet());
 	srunner_add_suite(sr, suite_conntrack());
+	srunner_add_suite(sr, suite_capd_session());
+	srunner_add_suite(sr, suite_capd_state());
+	srunner_add_suite(sr, suite_capd_audit());
+	srunner_add_suite(sr, suite_capd_request());
+	srunner_add_suite(sr, suite_capd_publish());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -30,6 +30,11 @@ Suite *suite_offload(void);
 Suite *suite_tun_udp(void);
 Suite *suite_inet(void);
 Suite *suite_conntrack(void);
+Suite *suite_capd_session(void);
+Suite *suite_capd_state(void);
+Suite *suite_capd_audit(void);
+Suite *suite_capd_request(void);
+Suite *suite_capd_publish(void);
 
 /* Ends a list of bits (test_mask_of). */
 #define BITS_END (-1)

@@ -55,6 +55,7 @@ enum capctl_kind {
 /* One invocation: where the state lives, the lock, the keys once loaded. */
 struct capctl_ctx {
 	const char *dir_opt;		/* --dir, if given */
+	const char *publish_opt;	/* --publish SOCKET, if given */
 	const char *dir;		/* resolved by ctx_resolve() */
 	char path_key[PATH_MAX];
 	char path_pub[PATH_MAX];
@@ -238,6 +239,9 @@ int help_usage(const char *verb, const char *fmt, ...)
 #define CAPCTL_COMMON_LONGOPTS \
 	{ "dir", required_argument, NULL, 'D' }, \
 	{ "help", no_argument, NULL, 'h' }
+/* --publish SOCKET, for the verbs that change tokens (cmd_publish.c). */
+#define CAPCTL_PUBLISH_LONGOPT \
+	{ "publish", required_argument, NULL, 'U' }
 int cli_common(struct capctl_ctx *ctx, int c, const char *verb, char **argv);
 
 /* The verbs: argv[0] is the verb (or sub-verb) name. */
@@ -252,5 +256,9 @@ int cmd_revoke(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_token(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_status(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_publish(struct capctl_ctx *ctx, int argc, char **argv);
+
+/* cmd_publish.c: after a change, publish to capd if --publish or $CAPTUN_CAPD. */
+int publish_after_change(struct capctl_ctx *ctx);
 
 #endif

@@ -119,6 +119,7 @@ static int parse_add(struct capctl_ctx *ctx, int argc, char **argv,
 		{ "overlay", required_argument, NULL, 'o' },
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "pub", required_argument, NULL, 'p' },
+		CAPCTL_PUBLISH_LONGOPT,
 		CAPCTL_COMMON_LONGOPTS,
 		{ 0 },
 	};
@@ -229,7 +230,9 @@ out:
 static int parse_positional(struct capctl_ctx *ctx, int argc, char **argv,
 		      const char *verb, int n, const char *what)
 {
-	static const struct option lo[] = { CAPCTL_COMMON_LONGOPTS, { 0 } };
+	static const struct option lo[] = {
+		CAPCTL_PUBLISH_LONGOPT, CAPCTL_COMMON_LONGOPTS, { 0 },
+	};
 	int c, ret;
 
 	optind = 0;

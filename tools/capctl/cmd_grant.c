@@ -113,7 +113,9 @@ static int load(struct capctl_ctx *ctx, struct change *c, const char *subj)
 static int prepare(struct capctl_ctx *ctx, int argc, char **argv,
 		   struct change *c)
 {
-	static const struct option lo[] = { CAPCTL_COMMON_LONGOPTS, { 0 } };
+	static const struct option lo[] = {
+		CAPCTL_PUBLISH_LONGOPT, CAPCTL_COMMON_LONGOPTS, { 0 },
+	};
 	int opt, ret;
 
 	optind = 0;

@@ -134,6 +134,7 @@ int cmd_issue(struct capctl_ctx *ctx, int argc, char **argv)
 	static const struct option lo[] = {
 		{ "validity", required_argument, NULL, 'v' },
 		{ "force", no_argument, NULL, 'f' },
+		CAPCTL_PUBLISH_LONGOPT,
 		CAPCTL_COMMON_LONGOPTS,
 		{ 0 },
 	};

@@ -23,6 +23,12 @@
 	"    -h, --help\n" \
 	"        Show this page.\n"
 
+#define PUBLISH_TEXT \
+	"    --publish SOCKET\n" \
+	"        After writing, publish every token and the revocation list to the\n" \
+	"        capd listening on SOCKET, as 'capctl publish --capd SOCKET' does.\n" \
+	"        Default: $CAPTUN_CAPD if set; otherwise nothing is published.\n"
+
 static const char page_main[] =
 	"NAME\n"
 	"    capctl - administer a captun network: authority, policy, tokens\n"
@@ -50,6 +56,7 @@ static const char page_main[] =
 	"    token show FILE          decode and verify a token\n"
 	"    status                   the state of every host's and user's token\n"
 	"    shim status              a host's data plane: epoch, peers, counters\n"
+	"    publish [--capd SOCKET]  hand tokens and revocations to a host's capd\n"
 	"    help [VERB]              show the manual of a verb\n"
 	"\n"
 	"OPTIONS\n"
@@ -68,6 +75,8 @@ static const char page_main[] =
 	"\n"
 	"ENVIRONMENT\n"
 	"    CAPTUN_DIR   the state directory when --dir is not given\n"
+	"    CAPTUN_CAPD  a capd socket: host, user, issue, grant and revoke\n"
+	"                 publish their result to it (see 'capctl help publish')\n"
 	"\n"
 	EXIT_TEXT
 	"\n"
@@ -171,6 +180,7 @@ static const char page_host[] =
 	"        The host's UDP underlay address: 192.0.2.1:51820 or [2001:db8::1]:51820.\n"
 	"    --pub FILE\n"
 	"        The host.pub written by 'capctl keygen' on the host.\n"
+	PUBLISH_TEXT
 	DIR_TEXT
 	"\n"
 	"FILES\n"
@@ -202,6 +212,7 @@ static const char page_user[] =
 	"OPTIONS\n"
 	"    --reach T[,T...]\n"
 	"        Hosts, groups or \"*\" the user may reach. Repeatable.\n"
+	PUBLISH_TEXT
 	DIR_TEXT
 	"\n"
 	"FILES\n"
@@ -270,6 +281,7 @@ static const char page_issue[] =
 	"    --force\n"
 	"        Re-issue every token, even current ones (old serials whose\n"
 	"        content did not change stay valid until they expire).\n"
+	PUBLISH_TEXT
 	DIR_TEXT
 	"\n"
 	"FILES\n"
@@ -297,6 +309,7 @@ static const char page_grant[] =
 	"    Prints the new grant mask.\n"
 	"\n"
 	"OPTIONS\n"
+	PUBLISH_TEXT
 	DIR_TEXT
 	"\n"
 	"FILES\n"
@@ -329,6 +342,7 @@ static const char page_revoke[] =
 	"    token and 'capctl issue' completes the change.\n"
 	"\n"
 	"OPTIONS\n"
+	PUBLISH_TEXT
 	DIR_TEXT
 	"\n"
 	"FILES\n"
@@ -441,6 +455,56 @@ static const char page_shim[] =
 	"EXAMPLE\n"
 	"    capctl shim status --ifname captun0\n";
 
+static const char page_publish[] =
+	"NAME\n"
+	"    capctl publish - hand the authority's tokens and revocations to capd\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl publish [--capd SOCKET]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Sends DIR/revocation.list and every host and user token under\n"
+	"    DIR/tokens/, armored as they are, to the capd at SOCKET (one or more\n"
+	"    'publish' requests of capd's control protocol). capd verifies each\n"
+	"    object against the authority key of its host, stores it if it is\n"
+	"    newer than what the host holds (a higher serial than the token of\n"
+	"    the same name, a higher list serial), re-checks the tokens of the\n"
+	"    users logged in there (a revoked one isolates the host while that\n"
+	"    user is on), and has capshim pass what it stored to every peer, which\n"
+	"    does the same. Everything is signed, so any host's capd will do.\n"
+	"\n"
+	"    Prints each object accepted, each one refused with the reason, and a\n"
+	"    count; objects not newer than the host's are counted as ignored.\n"
+	"    Publishing the same state twice is harmless. capd accepts publish\n"
+	"    requests from root only.\n"
+	"\n"
+	"    The verbs that change tokens (host, user, issue, grant, revoke) do\n"
+	"    this by themselves after writing when given --publish SOCKET or when\n"
+	"    $CAPTUN_CAPD is set.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --capd SOCKET\n"
+	"        capd's control socket. Default: $CAPTUN_CAPD if set, else\n"
+	"        /run/captun/capd.sock.\n"
+	DIR_TEXT
+	"\n"
+	"ENVIRONMENT\n"
+	"    CAPTUN_CAPD  the default capd socket\n"
+	"\n"
+	"FILES\n"
+	"    DIR/revocation.list, DIR/tokens/host-NAME.token,\n"
+	"    DIR/tokens/user-NAME.token\n"
+	"\n"
+	"EXIT STATUS\n"
+	"    0  published (whether or not anything was news to the host)\n"
+	"    1  capd refused the request (e.g. not root)\n"
+	"    2  usage error\n"
+	"    3  capd could not be reached, or a file could not be read\n"
+	"\n"
+	"EXAMPLE\n"
+	"    capctl grant alice host2 && capctl publish --capd /run/captun/capd.sock\n"
+	"    CAPTUN_CAPD=/run/captun/capd.sock capctl revoke alice host2\n";
+
 static const char page_help[] =
 	"NAME\n"
 	"    capctl help - show the manual of a verb\n"
@@ -472,6 +536,7 @@ static const struct page {
 	{ "token", page_token },
 	{ "status", page_status },
 	{ "shim", page_shim },
+	{ "publish", page_publish },
 	{ "help", page_help },
 };
 

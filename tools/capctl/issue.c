@@ -579,13 +579,14 @@ static void summarise(const struct issue_plan *plan)
 
 /*
  * Loads state, plans and runs: what every verb that changes the policy ends
- * with.
+ * with. Once the tokens are written they are published to capd, if asked.
  */
 int issue_sync(struct capctl_ctx *ctx, const struct policy *p,
 	       const struct issue_opts *o)
 {
 	struct capctl_state st;
 	struct issue_plan plan;
+	bool written;
 	int ret, kret;
 
 	ret = state_load(ctx, &st);
@@ -596,8 +597,14 @@ int issue_sync(struct capctl_ctx *ctx, const struct policy *p,
 		ret = issue_plan_run(ctx, &st, &plan, o);
 	if (ret == CAPCTL_OK && !o->quiet && o->only_kind < 0)
 		summarise(&plan);
+	written = ret == CAPCTL_OK;
 	if (ret == CAPCTL_OK) {
 		kret = flag_keyless(&plan, o);
+		if (kret != CAPCTL_OK)
+			ret = kret;
+	}
+	if (written) {
+		kret = publish_after_change(ctx);
 		if (kret != CAPCTL_OK)
 			ret = kret;
 	}

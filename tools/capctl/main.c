@@ -26,6 +26,7 @@ static const struct verb {
 	{ "token", cmd_token },
 	{ "status", cmd_status },
 	{ "shim", cmd_shim },
+	{ "publish", cmd_publish },
 };
 
 /*
@@ -38,6 +39,9 @@ int cli_common(struct capctl_ctx *ctx, int c, const char *verb, char **argv)
 	switch (c) {
 	case 'D':
 		ctx->dir_opt = optarg;
+		return CAPCTL_GO_ON;
+	case 'U':
+		ctx->publish_opt = optarg;
 		return CAPCTL_GO_ON;
 	case 'h':
 		return help_show(verb);
