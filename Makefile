@@ -45,6 +45,7 @@ include policy/policy.mk
 include shim/shim.mk
 include capd/capd.mk
 include tools/tools.mk
+include tools/pam_capd/pam_capd.mk
 include tests/tests.mk
 include bench/bench.mk
 

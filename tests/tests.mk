@@ -4,7 +4,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(BUILD)/captun-tests
 
-$(UNIT_BIN): $(UNIT_OBJS) $(CAPD_LIB) $(SHIM_LIB) $(POLICY_LIB)
+$(UNIT_BIN): $(UNIT_OBJS) $(PAM_CAPD_PURE_OBJS) $(CAPD_LIB) $(SHIM_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
 ALL_TARGETS += $(UNIT_BIN)

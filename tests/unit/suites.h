@@ -35,6 +35,7 @@ Suite *suite_capd_state(void);
 Suite *suite_capd_audit(void);
 Suite *suite_capd_request(void);
 Suite *suite_capd_publish(void);
+Suite *suite_pam_capd(void);
 
 /* Ends a list of bits (test_mask_of). */
 #define BITS_END (-1)
