@@ -1,14 +1,15 @@
 #!/bin/bash
-# make demo: the acceptance example of ARCHITECTURE.md in a lab of network
-# namespaces, step by step, then torn down.
+# make demo: the acceptance example of ARCHITECTURE.md, live, in a lab of
+# network namespaces with real SSH logins, then torn down.
 #
 #   host1 (bit 1) may reach host2, host3      user A may reach host1, host3
 #   host2 (bit 2) may reach nobody            user B may reach everyone
 #   host3 (bit 3) may reach host1 only
 #
-#   LAB-host1 ---+
-#   LAB-host2 ---+--- LAB-sw (bridge): encrypted UDP underlay, capshim on each
-#   LAB-host3 ---+
+#   LAB-host1 --+   each host: capshim (encrypted overlay, enforcement),
+#   LAB-host2 --+-- capd (sessions), sshd with pam_capd, a web server
+#   LAB-host3 --+
+#               LAB-sw: the underlay bridge, and where SSH clients come from
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,75 +21,144 @@ export CAPTUN_BIN=$BIN
 
 bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say() { printf '   %s\n' "$*"; }
+fail() { echo "demo: $*" >&2; exit 1; }
 
 cleanup() { "$CAPLAB" down "$LAB" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-# Runs curl from one host to another's HTTP server and says what happened.
-try_curl() { # SRC DST EXPECT(ok|denied)
-	local src=$1 dst=$2 expect=$3 addr out rc start end ms
-	addr=$("$CAPLAB" addr "$LAB" "$dst")
-	start=$(date +%s%N)
-	out=$("$CAPLAB" exec "$LAB" "$src" -- curl -sS -m 5 "http://$addr/" 2>&1) && rc=0 || rc=$?
-	end=$(date +%s%N)
-	ms=$(( (end - start) / 1000000 ))
-	if [ $rc = 0 ]; then
-		say "$src -> $dst: $out  (${ms} ms)"
+addr() { "$CAPLAB" addr "$LAB" "$1"; }
+
+# Prints what a curl did and checks it against what the policy says.
+report() { # LABEL RC OUT MS EXPECT
+	if [ "$2" = 0 ]; then
+		say "$1: $3  (${4} ms)"
 	else
-		say "$src -> $dst: refused: ${out#curl: }  (${ms} ms)"
+		say "$1: refused: ${3#curl: }  (${4} ms)"
 	fi
-	if { [ "$expect" = ok ] && [ $rc != 0 ]; } || { [ "$expect" = denied ] && [ $rc = 0 ]; }; then
-		echo "demo: unexpected result for $src -> $dst (wanted $expect)" >&2
-		exit 1
+	if { [ "$5" = ok ] && [ "$2" != 0 ]; } || { [ "$5" = denied ] && [ "$2" = 0 ]; }; then
+		fail "unexpected result for '$1' (wanted $5)"
 	fi
 }
 
+timed() { # runs "$@", sets RC OUT MS
+	local start end
+	start=$(date +%s%N)
+	OUT=$("$@" 2>&1) && RC=0 || RC=$?
+	end=$(date +%s%N)
+	MS=$(( (end - start) / 1000000 ))
+}
+
+curl_from() { # SRC DST EXPECT: a daemon-like curl, outside any login
+	timed "$CAPLAB" exec "$LAB" "$1" -- curl -sS -m 5 "http://$(addr "$2")/"
+	report "$1 -> $2 (nobody logged in on $1)" "$RC" "$OUT" "$MS" "$3"
+}
+
+mask_of() { "$CAPLAB" shim "$LAB" "$1" '{"cmd":"status"}' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["mask"], "users [%s]" % d["users"])'; }
+
 bold "Building"
 make -C "$ROOT" --no-print-directory all >/dev/null
-say "capctl, capshim and the policy library are built in $BIN"
+say "capctl, capshim, capd and pam_capd.so are built in $BIN"
 
 bold "The policy (tests/policies/acceptance.json)"
 "$BIN/capctl" policy check "$ROOT/tests/policies/acceptance.json" | sed 's/^/   /'
 
-bold "Standing up a 3-host lab '$LAB' (namespaces, keys, tokens, capshim)"
+bold "Standing up a 3-host lab '$LAB'"
 "$CAPLAB" up "$ROOT/tests/policies/acceptance.json" --name "$LAB" | sed 's/^/   /'
-"$CAPLAB" capctl "$LAB" status | sed 's/^/   /'
+say "authority: capctl init, keygen on every host, capctl issue;"
+say "every host runs capshim, capd, and sshd with pam_capd; users A and B exist"
 
-bold "Every host tries every other host's web server (curl over the overlay)"
-try_curl host1 host2 ok
-try_curl host1 host3 ok
-try_curl host2 host1 denied
-try_curl host2 host3 denied
-try_curl host3 host1 ok
-try_curl host3 host2 denied
-say "host2's replies to host1 pass although host2 may reach nobody: they"
-say "answer a flow host1 opened. A refused curl fails at once, not by time-out."
+bold "Hosts alone: each host's own grant decides"
+curl_from host1 host2 ok
+curl_from host1 host3 ok
+curl_from host2 host1 denied
+curl_from host3 host1 ok
+curl_from host3 host2 denied
+say "host2 may reach nobody, yet its replies to host1 pass: they answer a flow"
+say "host1 opened. Refusals come at once from the sender, not by time-out."
 
-bold "What each end recorded"
-for h in host1 host2 host3; do
-	grep -h "denied" "/run/caplab/$LAB/hosts/$h/capshim.log" 2>/dev/null | head -n 3 | sed "s/^/   [$h] /" || true
+bold "User A logs in to host1 over SSH and runs curl host2 there"
+"$CAPLAB" ssh "$LAB" host1 A -- sleep 8 &
+SSH_PID=$!
+for _ in $(seq 1 50); do
+	mask_of host1 | grep -q "users \[A\]" && break
+	sleep 0.1
 done
-"$CAPLAB" status "$LAB" | python3 -c '
-import json, sys
-for line in sys.stdin:
-    d = json.loads(line)
-    drops = {k: v for k, v in d["drops"].items() if v and "denied" in k}
-    print("   %s: epoch %d, may reach bits %s, refused: %s" % (d["host"], d["epoch"], d["mask"], drops or "none"))'
+say "host1 while A is logged in: mask $(mask_of host1)  (host grant AND A's grant)"
+timed "$CAPLAB" ssh "$LAB" host1 A -- curl -sS -m 5 "http://$(addr host2)/"
+report "A@host1 -> host2" "$RC" "$OUT" "$MS" denied
+timed "$CAPLAB" exec "$LAB" host1 -- curl -sS -m 5 "http://$(addr host2)/"
+report "a daemon on host1 (no login) -> host2, while A is on host1" "$RC" "$OUT" "$MS" denied
+timed "$CAPLAB" ssh "$LAB" host1 A -- curl -sS -m 5 "http://$(addr host3)/"
+report "A@host1 -> host3" "$RC" "$OUT" "$MS" ok
 
-bold "A grant takes effect: capctl grant host3 host2"
+bold "A jumps host1 -> host3 -> host2"
+timed "$CAPLAB" ssh "$LAB" host1 A -- ssh "$(addr host3)" curl -sS -m 5 "http://$(addr host2)/"
+report "A@host1 -> A@host3 -> host2" "$RC" "$OUT" "$MS" denied
+
+bold "B logs in to host3 and tries host2"
+timed "$CAPLAB" ssh "$LAB" host3 B -- curl -sS -m 5 "http://$(addr host2)/"
+report "B@host3 -> host2 (host3's own grant lacks host2)" "$RC" "$OUT" "$MS" denied
+timed "$CAPLAB" ssh "$LAB" host1 B -- curl -sS -m 5 "http://$(addr host2)/"
+report "B@host1 -> host2 while A is still on host1" "$RC" "$OUT" "$MS" denied
+say "B may reach everyone, but host1 is narrowed by everyone logged in on it:"
+say "A's grant lacks host2, so nothing on host1 reaches host2 while A is there."
+
+bold "A logs out of host1"
+kill "$SSH_PID" 2>/dev/null || true
+wait "$SSH_PID" 2>/dev/null || true
+start=$(date +%s%N)
+until "$CAPLAB" exec "$LAB" host1 -- curl -sf -m 1 -o /dev/null "http://$(addr host2)/"; do
+	[ $(( ($(date +%s%N) - start) / 1000000 )) -lt 5000 ] || fail "host1 -> host2 did not come back"
+	sleep 0.05
+done
+say "host1 -> host2 works again $(( ($(date +%s%N) - start) / 1000000 )) ms after A's logout; mask $(mask_of host1)"
+timed "$CAPLAB" ssh "$LAB" host1 B -- curl -sS -m 5 "http://$(addr host2)/"
+report "B@host1 -> host2 with A gone" "$RC" "$OUT" "$MS" ok
+
+bold "A grant and a revoke, from the admin's desk"
 "$CAPLAB" capctl "$LAB" grant host3 host2 | sed 's/^/   /'
-say "(capd will carry new tokens to running hosts; until it exists, 'caplab"
-say " sync' copies them and restarts each capshim)"
-"$CAPLAB" sync "$LAB"
-try_curl host3 host2 ok
-
-bold "A revoke takes effect: capctl revoke host3 host2"
+start=$(date +%s%N)
+until "$CAPLAB" exec "$LAB" host3 -- curl -sf -m 1 -o /dev/null "http://$(addr host2)/"; do
+	[ $(( ($(date +%s%N) - start) / 1000000 )) -lt 10000 ] || fail "the grant did not reach host3"
+	sleep 0.1
+done
+say "host3 -> host2 works $(( ($(date +%s%N) - start) / 1000000 )) ms later: the new token went from capd"
+say "to host1's capshim and from shim to shim; no file was copied by hand"
 "$CAPLAB" capctl "$LAB" revoke host3 host2 | sed 's/^/   /'
-"$CAPLAB" sync "$LAB"
-try_curl host3 host2 denied
-say "host3's old token (serial 6) is on the signed revocation list now:"
-"$CAPLAB" capctl "$LAB" status | grep -E "revocation|host3" | sed 's/^/   /'
+start=$(date +%s%N)
+while "$CAPLAB" exec "$LAB" host3 -- curl -sf -m 1 -o /dev/null "http://$(addr host2)/"; do
+	[ $(( ($(date +%s%N) - start) / 1000000 )) -lt 10000 ] || fail "the revoke did not reach host3"
+	sleep 0.1
+done
+say "host3 -> host2 refused again; the old token's serial is on every host's revocation list"
+
+bold "Audit: what the hosts recorded"
+for h in host1 host2 host3; do
+	grep -h "denied" "/run/caplab/$LAB/hosts/$h/capshim.log" 2>/dev/null | head -n 2 |
+		sed "s/^capshim: notice: //; s/^/   [$h capshim] /" || true
+done
+python3 - "/run/caplab/$LAB/hosts" <<'PY'
+import collections, json, os, sys
+root = sys.argv[1]
+for host in sorted(os.listdir(root)):
+    path = os.path.join(root, host, "audit.log")
+    if not os.path.exists(path):
+        continue
+    events = collections.Counter()
+    users = collections.Counter()
+    for line in open(path):
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        events[e.get("event", "?")] += 1
+        if e.get("user"):
+            users[e["user"]] += 1
+    print("   [%s capd audit.log] %s; by user: %s" % (host,
+          ", ".join("%s %d" % kv for kv in sorted(events.items())) or "no events",
+          ", ".join("%s %d" % kv for kv in sorted(users.items())) or "-"))
+PY
 
 bold "Tearing the lab down"
 cleanup
-say "done: no namespace, process or interface of '$LAB' is left"
+say "done: no namespace, process, user or file of '$LAB' is left"
