@@ -42,6 +42,7 @@ endif
 
 include mk/deps.mk
 include policy/policy.mk
+include common/common.mk
 include shim/shim.mk
 include capd/capd.mk
 include tools/tools.mk

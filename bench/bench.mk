@@ -3,7 +3,7 @@ BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/%)
 
 # Benches link the shim library too (bench_io measures the UDP underlay).
-$(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(SHIM_LIB) $(POLICY_LIB)
+$(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 ALL_TARGETS += $(BENCH_BINS)

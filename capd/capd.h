@@ -170,10 +170,7 @@ uint64_t capd_unix_now(void);
 uint64_t capd_mono_ms(void);
 void capd_time_iso(uint64_t unix_ms, char out[32]);
 uint64_t capd_unix_ms(void);
-int capd_daemon_privileges_drop(void);
 void capd_daemon_nofile_raise(void);
-int capd_daemon_pidfile_write(const char *pidfile);
-int capd_daemon_detach(const char *pidfile);
 int capd_daemon_lock(const char *dir);
 
 /* session.c: the table, its users and the effective capability. */

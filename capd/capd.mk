@@ -15,7 +15,7 @@ $(CAPD_LIB): $(CAPD_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(CAPD): $(BUILD)/capd-obj/main.o $(CAPD_LIB) $(POLICY_LIB)
+$(CAPD): $(BUILD)/capd-obj/main.o $(CAPD_LIB) $(COMMON_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 ALL_TARGETS += $(CAPD_LIB) $(CAPD)

@@ -9,19 +9,18 @@
  * that nobody can starve the PAM module by holding connections open.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "capd.h"
+#include "daemon.h"
 
 enum ctl_limit {
 	CTL_BUF_START = 4096,
@@ -234,46 +233,21 @@ static void accept_client(struct capd *d, struct capd_ev *ev, uint32_t events)
 		client_close(d, c);
 }
 
-/* Binds path (mode 0666), refusing to steal it from a live capd. */
+/* Listens on path (never stealing it from a live capd). */
 int capd_ctl_open(struct capd *d, const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char dir[sizeof(sun.sun_path)];
 	struct capd_ctl *ctl;
 	int fd, ret;
 
-	if (strlen(path) >= sizeof(sun.sun_path))
+	if (strlen(path) >= sizeof(ctl->path))
 		return -ENAMETOOLONG;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	memcpy(dir, path, strlen(path) + 1);
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-		return -errno;
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return -ENOMEM;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = daemon_unix_listen(path, CTL_BACKLOG);
 	if (fd < 0) {
-		ret = -errno;
-		goto err_free;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-		ret = -EADDRINUSE;
-		goto err_close;
-	}
-	close(fd);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		ret = -errno;
-		goto err_free;
-	}
-	if (unlink(path) < 0 && errno != ENOENT) {
-		ret = -errno;
-		goto err_close;
-	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0666) < 0 || listen(fd, CTL_BACKLOG) < 0) {
-		ret = -errno;
-		goto err_unlink;
+		free(ctl);
+		return fd;
 	}
 	for (int i = 0; i < CAPD_CLIENTS; i++)
 		ctl->clients[i].ev.fd = -1;
@@ -284,16 +258,10 @@ int capd_ctl_open(struct capd *d, const char *path)
 	ret = capd_ev_add(d, &ctl->listen, EPOLLIN);
 	if (ret < 0) {
 		d->ctl = NULL;
-		goto err_unlink;
+		unlink(path);
+		close(fd);
+		free(ctl);
 	}
-	return 0;
-
-err_unlink:
-	unlink(path);
-err_close:
-	close(fd);
-err_free:
-	free(ctl);
 	return ret;
 }
 

@@ -2,24 +2,20 @@
  * capd/daemon.c - the process capd runs as: its log (stderr in the
  * foreground, syslog as a daemon), the clocks everything reads (unix time
  * for records and token validity, the monotonic clock for intervals), its
- * privileges, its descriptor limit, its pid file and detaching from the
- * terminal.
+ * descriptor limit and its lock. Detaching, the pid file and dropping
+ * privileges are common/daemon.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <linux/capability.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "capd.h"
-#include "fileio.h"
 
 enum daemon_const {
 	NOFILE_WANT = CAPD_SESSIONS_MAX + CAPD_CLIENTS + 64,
@@ -95,31 +91,6 @@ void capd_time_iso(uint64_t unix_ms, char out[32])
 		 tm.tm_min, tm.tm_sec, (unsigned)(unix_ms % 1000));
 }
 
-/*
- * capd needs no capability: as uid 0 it owns the state directory and may
- * use root's sockets through their owner bits. So it gives them all up,
- * with the bounding set (nothing to regain on exec) and no_new_privs.
- */
-int capd_daemon_privileges_drop(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-		.pid = 0,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	for (int cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL &&
-		    errno != EPERM)
-			return -errno;
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		return -errno;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	return 0;
-}
-
 /* One pidfd per session: the soft descriptor limit must allow them. */
 void capd_daemon_nofile_raise(void)
 {
@@ -130,37 +101,6 @@ void capd_daemon_nofile_raise(void)
 	rl.rlim_cur = rl.rlim_max < NOFILE_WANT ? rl.rlim_max : NOFILE_WANT;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 		capd_log(LOG_WARNING, "cannot raise the open-file limit: %s", strerror(errno));
-}
-
-int capd_daemon_pidfile_write(const char *pidfile)
-{
-	char text[32];
-	int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
-
-	return fileio_write_atomic(pidfile, text, (size_t)n, 0644);
-}
-
-/* Detaches from the terminal: fork, new session, stdio on /dev/null. */
-int capd_daemon_detach(const char *pidfile)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid < 0)
-		return -errno;
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		return -errno;
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	return pidfile ? capd_daemon_pidfile_write(pidfile) : 0;
 }
 
 /*

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "capd.h"
+#include "daemon.h"
 
 enum main_const {
 	TICK_MS = 200,
@@ -325,7 +326,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &d.cfg) < 0)
 		return EXIT_USAGE;
-	ret = capd_daemon_privileges_drop();
+	ret = daemon_privileges_drop();
 	if (ret < 0) {
 		capd_log(LOG_ERR, "dropping capabilities: %s", strerror(-ret));
 		return EXIT_SETUP;
@@ -377,9 +378,9 @@ int main(int argc, char **argv)
 		 d.cfg.on_invalid == CAPD_ON_INVALID_ISOLATE ? "isolate" : "refuse");
 	if (!d.cfg.foreground) {
 		capd_log_syslog(true);
-		if (capd_daemon_detach(d.cfg.pidfile) < 0)
+		if (daemon_detach(d.cfg.pidfile) < 0)
 			goto out;
-	} else if (d.cfg.pidfile && capd_daemon_pidfile_write(d.cfg.pidfile) < 0) {
+	} else if (d.cfg.pidfile && daemon_pidfile_write(d.cfg.pidfile) < 0) {
 		capd_log(LOG_WARNING, "%s: cannot write the pid", d.cfg.pidfile);
 	}
 	ret = loop(&d);

@@ -16,13 +16,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -32,12 +30,14 @@
 #include <sodium.h>
 
 #include "armor.h"
+#include "daemon.h"
 #include "shim.h"
 
 enum ctl_limit {
 	CTL_CLIENTS = 16,
 	CTL_LINE_MAX = 256 * 1024,
 	CTL_SEND_TIMEOUT_MS = 1000,
+	CTL_BACKLOG = 16,
 };
 
 struct ctl_client {
@@ -411,43 +411,21 @@ static void accept_client(struct shim *s, struct shim_ev *ev, uint32_t events)
 		client_close(s, c);
 }
 
-/* Binds path, refusing to steal it from a live capshim. */
+/* Listens on path (never stealing it from a live capshim). */
 int shim_ctl_open(struct shim *s, const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char dir[sizeof(sun.sun_path)];
 	struct ctl *ctl;
 	int fd, ret;
 
-	if (strlen(path) >= sizeof(sun.sun_path))
+	if (strlen(path) >= sizeof(ctl->path))
 		return -ENAMETOOLONG;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	memcpy(dir, path, strlen(path) + 1);
-	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-		return -errno;
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return -ENOMEM;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = daemon_unix_listen(path, CTL_BACKLOG);
 	if (fd < 0) {
-		ret = -errno;
-		goto err_free;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-		ret = -EADDRINUSE;
-		goto err_close;
-	}
-	close(fd);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		ret = -errno;
-		goto err_free;
-	}
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0666) < 0 || listen(fd, 16) < 0) {
-		ret = -errno;
-		goto err_unlink;
+		free(ctl);
+		return fd;
 	}
 	memcpy(ctl->path, path, strlen(path) + 1);
 	ctl->listen.fd = fd;
@@ -456,16 +434,10 @@ int shim_ctl_open(struct shim *s, const char *path)
 	ret = shim_ev_add(s, &ctl->listen);
 	if (ret < 0) {
 		s->ctl = NULL;
-		goto err_unlink;
+		unlink(path);
+		close(fd);
+		free(ctl);
 	}
-	return 0;
-
-err_unlink:
-	unlink(path);
-err_close:
-	close(fd);
-err_free:
-	free(ctl);
 	return ret;
 }
 

@@ -5,16 +5,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/capability.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -23,7 +19,7 @@
 
 #include <sodium.h>
 
-#include "fileio.h"
+#include "daemon.h"
 #include "shim.h"
 
 enum main_default {
@@ -321,55 +317,6 @@ static void on_timer(struct shim *s, struct shim_ev *ev, uint32_t events)
 	shim_tx_flush(s);
 }
 
-/*
- * Once the TUN device, sockets and routes exist nothing else needs a
- * capability: give them all up (and the means to regain them), so that a
- * flaw in packet handling cannot reconfigure the host's network.
- */
-static int caps_drop(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-		.pid = 0,
-	};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
-	memset(data, 0, sizeof(data));
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		return -errno;
-	return 0;
-}
-
-static int daemonize(const char *pidfile)
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid < 0)
-		return -errno;
-	if (pid > 0)
-		_exit(0);
-	if (setsid() < 0)
-		return -errno;
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	if (pidfile) {
-		char text[32];
-		int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
-
-		return fileio_write_atomic(pidfile, text, (size_t)n, 0644);
-	}
-	return 0;
-}
-
 static int run(struct shim *s)
 {
 	struct shim_ev ev_tun, ev_u4, ev_u6, ev_sig, ev_tick;
@@ -486,15 +433,16 @@ int main(int argc, char **argv)
 		 s.tun.vnet ? ", offloads" : "");
 	if (!s.cfg.foreground) {
 		shim_log_syslog(true);
-		if (daemonize(pidfile) < 0)
+		if (daemon_detach(pidfile) < 0)
 			goto out_ctl;
-	} else if (pidfile) {
-		char text[32];
-		int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
-
-		fileio_write_atomic(pidfile, text, (size_t)n, 0644);
+	} else if (pidfile && (ret = daemon_pidfile_write(pidfile)) < 0) {
+		shim_log(LOG_WARNING, "pid file %s: %s", pidfile, strerror(-ret));
 	}
-	ret = caps_drop();
+	/*
+	 * Once the TUN device, sockets and routes exist nothing else needs a
+	 * capability: a flaw in packet handling must not reconfigure the host.
+	 */
+	ret = daemon_privileges_drop();
 	if (ret < 0) {
 		shim_log(LOG_ERR, "dropping capabilities: %s", strerror(-ret));
 		goto out_ctl;

@@ -10,7 +10,7 @@ $(SHIM_LIB): $(SHIM_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 ifneq ($(wildcard shim/main.c),)
-$(CAPSHIM): $(BUILD)/shim/main.o $(SHIM_LIB) $(POLICY_LIB)
+$(CAPSHIM): $(BUILD)/shim/main.o $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 ALL_TARGETS += $(CAPSHIM)
 endif

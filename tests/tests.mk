@@ -4,7 +4,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(BUILD)/captun-tests
 
-$(UNIT_BIN): $(UNIT_OBJS) $(PAM_CAPD_PURE_OBJS) $(CAPD_LIB) $(SHIM_LIB) $(POLICY_LIB)
+$(UNIT_BIN): $(UNIT_OBJS) $(PAM_CAPD_PURE_OBJS) $(CAPD_LIB) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
 ALL_TARGETS += $(UNIT_BIN)
@@ -14,7 +14,7 @@ CAPINJECT_SRCS := $(wildcard tests/tools/*.c)
 CAPINJECT_OBJS := $(CAPINJECT_SRCS:%.c=$(BUILD)/%.o)
 CAPINJECT := $(BUILD)/capinject
 
-$(CAPINJECT): $(CAPINJECT_OBJS) $(SHIM_LIB) $(POLICY_LIB)
+$(CAPINJECT): $(CAPINJECT_OBJS) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 ALL_TARGETS += $(CAPINJECT)
@@ -31,12 +31,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy -Ishim -Icapd $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy -Ishim -Icapd -Icommon $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Wall -Wextra -Werror -Wno-unused-parameter
 
 FUZZ_LIB_SRCS := $(POLICY_SRCS) $(filter-out shim/main.c,$(wildcard shim/*.c)) \
-	$(filter-out capd/main.c,$(wildcard capd/*.c))
+	$(filter-out capd/main.c,$(wildcard capd/*.c)) $(COMMON_SRCS)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard policy/*.h shim/*.h capd/*.h)
 	@mkdir -p $(dir $@)

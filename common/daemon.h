@@ -1,0 +1,31 @@
+/*
+ * common/daemon.h - process plumbing the captun daemons share: their
+ * control socket's listening end, detaching, the pid file, and giving up
+ * privileges once set up.
+ */
+#ifndef CAPTUN_COMMON_DAEMON_H
+#define CAPTUN_COMMON_DAEMON_H
+
+/*
+ * Listens on the Unix stream socket path (mode 0666: the daemon decides
+ * per request by the peer's credentials), making its directory if needed.
+ * A socket a live daemon answers on is never taken over (-EADDRINUSE); a
+ * stale one is replaced. Returns the non-blocking, close-on-exec
+ * descriptor or -errno; on failure nothing is left at path.
+ */
+int daemon_unix_listen(const char *path, int backlog);
+
+/* Writes this process's pid to pidfile, atomically. 0 or -errno. */
+int daemon_pidfile_write(const char *pidfile);
+
+/* Fork, new session, stdio on /dev/null, then the pid file if given. */
+int daemon_detach(const char *pidfile);
+
+/*
+ * Gives up every capability, the bounding set with them (nothing to
+ * regain on exec), and sets no_new_privs. A daemon running as uid 0
+ * still reaches root's files through their owner bits.
+ */
+int daemon_privileges_drop(void);
+
+#endif
