@@ -27,6 +27,12 @@
 #   pid_gone PID          true if PID has exited (zombies count as gone)
 #   procs_naming TEXT     pids of processes whose command line holds TEXT
 #   logs_clean LAB        checks no capshim log of LAB has a sanitizer report
+#   login_hold NAME LAB HOST USER   a real login of USER on HOST that stays
+#                         open (its command reads a line from a fifo the
+#                         test holds) until login_end NAME
+#   login_end NAME        the held login's command ends, so the session ends
+#   login_wait NAME       waits (10 s at most) for the held login's ssh to
+#                         exit; its status, 124 if it had to be killed
 #   finish                prints "N passed, N failed" and exits (1 on failures)
 #
 # The binaries come from CAPTUN_BIN (default ROOT/build), which caplab
@@ -244,6 +250,37 @@ logs_clean() {
 	if [ -z "$bad" ]; then ok "no sanitizer report in lab $lab's capshim logs"; else
 		not_ok "sanitizer reports in$bad"
 	fi
+}
+
+
+declare -A HOLD_PID HOLD_FD
+
+login_hold() {
+	local n=$1 fifo=$T_TMP/$1.fifo fd
+	mkfifo "$fifo"
+	"$CAPLAB" ssh "$2" "$3" "$4" -- sh -c 'echo in; read x' <"$fifo" >"$T_TMP/$n.out" 2>&1 &
+	HOLD_PID[$n]=$!
+	on_exit "kill ${HOLD_PID[$n]}"
+	exec {fd}>"$fifo"
+	HOLD_FD[$n]=$fd
+	wait_until 10 grep -qx in "$T_TMP/$n.out"
+}
+
+login_end() {
+	local fd=${HOLD_FD[$1]}
+	(echo bye >&"$fd") 2>/dev/null
+	exec {fd}>&-
+}
+
+login_wait() {
+	local pid=${HOLD_PID[$1]} rc=0
+	if ! wait_until 10 pid_gone "$pid"; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	return "$rc"
 }
 
 finish() {

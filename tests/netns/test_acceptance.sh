@@ -60,41 +60,6 @@ done
 H3=$("$CAPLAB" addr "$L" host3)
 
 # ---- helpers ---------------------------------------------------------------------
-declare -A HOLD_PID HOLD_FD
-
-# login_hold NAME HOST USER: a real login of USER on HOST that stays open
-# (its command reads a line from a fifo the test holds) until login_end NAME.
-login_hold() {
-	local n=$1 fifo=$T_TMP/$1.fifo fd
-	mkfifo "$fifo"
-	"$CAPLAB" ssh "$L" "$2" "$3" -- sh -c 'echo in; read x' <"$fifo" >"$T_TMP/$n.out" 2>&1 &
-	HOLD_PID[$n]=$!
-	on_exit "kill ${HOLD_PID[$n]}"
-	exec {fd}>"$fifo"
-	HOLD_FD[$n]=$fd
-	wait_until 10 grep -qx in "$T_TMP/$n.out"
-}
-
-# login_end NAME: the held login's command ends, so the session ends.
-login_end() {
-	local fd=${HOLD_FD[$1]}
-	(echo bye >&"$fd") 2>/dev/null
-	exec {fd}>&-
-}
-
-# login_wait NAME: waits (10 s at most) for the held login's ssh to exit;
-# returns its exit status, 124 if it had to be killed.
-login_wait() {
-	local pid=${HOLD_PID[$1]} rc=0
-	if ! wait_until 10 pid_gone "$pid"; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		return 124
-	fi
-	wait "$pid" 2>/dev/null || rc=$?
-	return "$rc"
-}
-
 # A script for `bash -c "$CURLS" _ URL...` (here or in a login): one line
 # per URL, "RC MS": curl's exit status and the milliseconds it took.
 CURLS='for u in "$@"; do s=$(date +%s%3N); curl -gsS -m 5 -o /dev/null "$u" 2>/dev/null; rc=$?; echo "$rc $(($(date +%s%3N) - s))"; done'
@@ -163,7 +128,7 @@ L2=$(log_lines host2)
 snapshot "$L" host1 "$T_TMP/h1.before"
 snapshot "$L" host2 "$T_TMP/h2.before"
 T_LOGIN=$(ms_now)
-if login_hold a1 host1 A; then
+if login_hold a1 "$L" host1 A; then
 	ok "A logged in to host1 over SSH (held open; $(($(ms_now) - T_LOGIN)) ms)"
 else
 	not_ok "A's login to host1 did not start its command"
@@ -267,7 +232,7 @@ check_ge "daemon: its curls work again after A left" "$n_after_ok" 3
 check_eq "daemon: none failed after A left" "$n_after_bad" 0
 
 # ---- 5. B on host1 ---------------------------------------------------------------
-if login_hold b1 host1 B; then ok "B logged in to host1 (held open)"; else not_ok "B's login to host1"; fi
+if login_hold b1 "$L" host1 B; then ok "B logged in to host1 (held open)"; else not_ok "B's login to host1"; fi
 check_eq "B on host1: capd lists B's session" "$(capd_sessions host1)" '["B"]'
 check_eq "B on host1: host1's mask is 2-3 (host1 AND B = host1's grant)" "$(mask host1)" 2-3
 check_eq "B on host1: host1's capshim names B" "$(users host1)" B
@@ -282,7 +247,7 @@ check "B logged out: host1's capshim names nobody" wait_until 3 users_are host1 
 # ---- 6. B on host3 -> host2 ---------------------------------------------------------------
 L3=$(log_lines host3)
 L2=$(log_lines host2)
-if login_hold b3 host3 B; then ok "B logged in to host3 (held open)"; else not_ok "B's login to host3"; fi
+if login_hold b3 "$L" host3 B; then ok "B logged in to host3 (held open)"; else not_ok "B's login to host3"; fi
 check_eq "B on host3: host3's capshim names B" "$(users host3)" B
 check_eq "B on host3: host3's mask is host3's own grant, 1" "$(mask host3)" 1
 check_eq "B on host3: capd's host grant of host3 is 1" \

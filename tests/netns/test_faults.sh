@@ -57,40 +57,6 @@ U3="http://$("$CAPLAB" addr "$L" host3)/"
 U1="http://$("$CAPLAB" addr "$L" host1)/"
 
 # ---- helpers ---------------------------------------------------------------------
-declare -A HOLD_PID HOLD_FD
-
-# login_hold NAME HOST USER: a real login of USER on HOST that stays open
-# (its command reads a line from a fifo the test holds) until login_end NAME.
-login_hold() {
-	local n=$1 fifo=$T_TMP/$1.fifo fd
-	mkfifo "$fifo"
-	"$CAPLAB" ssh "$L" "$2" "$3" -- sh -c 'echo in; read x' <"$fifo" >"$T_TMP/$n.out" 2>&1 &
-	HOLD_PID[$n]=$!
-	on_exit "kill ${HOLD_PID[$n]}"
-	exec {fd}>"$fifo"
-	HOLD_FD[$n]=$fd
-	wait_until 10 grep -qx in "$T_TMP/$n.out"
-}
-
-login_end() {
-	local fd=${HOLD_FD[$1]}
-	(echo bye >&"$fd") 2>/dev/null
-	exec {fd}>&-
-}
-
-# login_wait NAME: waits (10 s at most) for the held login's ssh to exit;
-# returns its exit status, 124 if it had to be killed.
-login_wait() {
-	local pid=${HOLD_PID[$1]} rc=0
-	if ! wait_until 10 pid_gone "$pid"; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		return 124
-	fi
-	wait "$pid" 2>/dev/null || rc=$?
-	return "$rc"
-}
-
 mask() { jget "$(status "$L" "$1")" "d['mask']"; }
 mask_is() { [ "$(mask "$1")" = "$2" ]; }
 capdq() { "$CAPLAB" capd "$L" "$1" "$2"; }
@@ -150,7 +116,7 @@ PY
 }
 
 # ---- 1. kill -9 capd with A's session open -----------------------------------------------
-if login_hold a1 host1 A; then ok "A logged in to host1 (held open)"; else
+if login_hold a1 "$L" host1 A; then ok "A logged in to host1 (held open)"; else
 	not_ok "A's login to host1"
 	t_show "$T_TMP/a1.out"
 fi
@@ -200,7 +166,7 @@ check_grep "audit: the restarted capd recorded the end of A's session" \
 login_wait a1 2>/dev/null
 
 # ---- 2. kill -9 a session's sshd ---------------------------------------------------
-if login_hold a2 host1 A; then ok "A logged in to host1 again (held open)"; else not_ok "A's second login"; fi
+if login_hold a2 "$L" host1 A; then ok "A logged in to host1 again (held open)"; else not_ok "A's second login"; fi
 check_eq "A on host1: mask 3" "$(mask host1)" 3
 SPID=$(jget "$(sessions host1)" "d[0][2]")
 SID=$(jget "$(sessions host1)" "d[0][0]")
