@@ -22,29 +22,8 @@ static void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
 
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
 
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void resign(uint8_t *buf, size_t len, const struct authority_key *ak)
-{
-	ck_assert_int_eq(crypto_sign_detached(buf + len - WIRE_SIG_LEN, NULL, buf,
-					      len - WIRE_SIG_LEN, ak->sk), 0);
-}
 
 /* Signs count serials; *out is malloc'd. */
 static size_t sign_list(const struct authority_key *ak, uint64_t serial,
@@ -116,13 +95,13 @@ START_TEST(test_roundtrip)
 	ck_assert_uint_eq(buf[2], 0);
 	ck_assert_uint_eq(buf[3], 0);
 	ck_assert_mem_eq(buf + 4, id, WIRE_KEY_ID_LEN);
-	ck_assert_uint_eq(get_be64(buf + 8), 17 + (uint64_t)_i);
-	ck_assert_uint_eq(get_be64(buf + 16), 1750000000);
+	ck_assert_uint_eq(test_get_be64(buf + 8), 17 + (uint64_t)_i);
+	ck_assert_uint_eq(test_get_be64(buf + 16), 1750000000);
 	ck_assert_uint_eq((uint32_t)buf[24] << 24 | (uint32_t)buf[25] << 16 |
 			  (uint32_t)buf[26] << 8 | buf[27], nwant);
 	ck_assert_uint_eq(buf[28] | buf[29] | buf[30] | buf[31], 0);
 	for (i = 0; i < nwant; i++)
-		ck_assert_uint_eq(get_be64(buf + 32 + 8 * i), c->want[i]);
+		ck_assert_uint_eq(test_get_be64(buf + 32 + 8 * i), c->want[i]);
 	ck_assert_int_eq(crypto_sign_verify_detached(buf + len - WIRE_SIG_LEN, buf,
 						     len - WIRE_SIG_LEN, ak.pk), 0);
 
@@ -330,20 +309,20 @@ START_TEST(test_verify_case)
 		buf[1] = WIRE_TYPE_USER_TOKEN;
 		break;
 	case RM_UNSORTED:
-		put_be64(buf + 32, 25);	/* 25, 20, 30 */
-		resign(buf, len, &ak);
+		test_put_be64(buf + 32, 25);	/* 25, 20, 30 */
+		test_resign(buf, len, &ak);
 		break;
 	case RM_DUPLICATE:
-		put_be64(buf + 40, 10);	/* 10, 10, 30 */
-		resign(buf, len, &ak);
+		test_put_be64(buf + 40, 10);	/* 10, 10, 30 */
+		test_resign(buf, len, &ak);
 		break;
 	case RM_RESERVED:
 		buf[3] = 1;
-		resign(buf, len, &ak);
+		test_resign(buf, len, &ak);
 		break;
 	case RM_RESERVED2:
 		buf[31] = 1;
-		resign(buf, len, &ak);
+		test_resign(buf, len, &ak);
 		break;
 	case RM_COUNT_OVER_MAX: {
 		const uint32_t n = WIRE_REVOCATION_MAX + 1;
@@ -355,8 +334,8 @@ START_TEST(test_verify_case)
 		memcpy(big, buf, 32);
 		put_be32(big + 24, n);
 		for (i = 0; i < n; i++)
-			put_be64(big + 32 + 8 * (size_t)i, (uint64_t)i + 1);
-		resign(big, len, &ak);
+			test_put_be64(big + 32 + 8 * (size_t)i, (uint64_t)i + 1);
+		test_resign(big, len, &ak);
 		free(buf);
 		buf = big;
 		break;

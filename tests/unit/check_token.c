@@ -32,23 +32,7 @@ static void put_be16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
 
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static void gen_authority(struct authority_key *ak)
 {
@@ -160,12 +144,6 @@ static size_t sign_token(const struct token *t, const struct authority_key *ak,
 }
 
 /* Signs buf[0 .. len-64) into its last 64 bytes, as the authority would. */
-static void resign(uint8_t *buf, size_t len, const struct authority_key *ak)
-{
-	ck_assert_uint_ge(len, WIRE_SIG_LEN);
-	ck_assert_int_eq(crypto_sign_detached(buf + len - WIRE_SIG_LEN, NULL, buf,
-					      len - WIRE_SIG_LEN, ak->sk), 0);
-}
 
 static void assert_same_token(const struct token *got, const struct token *want,
 			      const struct authority_key *ak)
@@ -252,9 +230,9 @@ START_TEST(test_roundtrip)
 	ck_assert_uint_eq(buf[2], name_len);
 	ck_assert_uint_eq(buf[3], mask_len);
 	ck_assert_mem_eq(buf + 4, id, WIRE_KEY_ID_LEN);
-	ck_assert_uint_eq(get_be64(buf + 8), t.serial);
-	ck_assert_uint_eq(get_be64(buf + 16), T_NB);
-	ck_assert_uint_eq(get_be64(buf + 24), T_NA);
+	ck_assert_uint_eq(test_get_be64(buf + 8), t.serial);
+	ck_assert_uint_eq(test_get_be64(buf + 16), T_NB);
+	ck_assert_uint_eq(test_get_be64(buf + 24), T_NA);
 	off = WIRE_TOKEN_HDR_LEN;
 	if (host) {
 		static const uint8_t zero[16];
@@ -690,9 +668,9 @@ static size_t build_raw(const struct raw_case *c, const struct authority_key *ak
 	buf[2] = (uint8_t)c->name_len;
 	buf[3] = (uint8_t)c->mask_len;
 	memcpy(buf + 4, id, WIRE_KEY_ID_LEN);
-	put_be64(buf + 8, 4242);
-	put_be64(buf + 16, c->nb);
-	put_be64(buf + 24, c->na);
+	test_put_be64(buf + 8, 4242);
+	test_put_be64(buf + 16, c->nb);
+	test_put_be64(buf + 24, c->na);
 	off = WIRE_TOKEN_HDR_LEN;
 	if (c->host) {
 		put_be16(buf + off, c->bit);
@@ -711,7 +689,7 @@ static size_t build_raw(const struct raw_case *c, const struct authority_key *ak
 		off += c->mask_len;
 	}
 	off += WIRE_SIG_LEN;
-	resign(buf, off, ak);
+	test_resign(buf, off, ak);
 	return off;
 }
 

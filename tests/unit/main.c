@@ -89,6 +89,28 @@ char *test_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+void test_put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+uint64_t test_get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void test_resign(uint8_t *buf, size_t len, const struct authority_key *ak)
+{
+	ck_assert_uint_ge(len, WIRE_SIG_LEN);
+	ck_assert_int_eq(crypto_sign_detached(buf + len - WIRE_SIG_LEN, NULL, buf,
+					      len - WIRE_SIG_LEN, ak->sk), 0);
+}
+
 void test_mask_of(struct mask *m, const int *bits)
 {
 	memset(m, 0, sizeof(*m));

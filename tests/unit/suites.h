@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "keys.h"
 #include "mask.h"
 
 Suite *suite_mask(void);
@@ -36,6 +37,12 @@ Suite *suite_capd_audit(void);
 Suite *suite_capd_request(void);
 Suite *suite_capd_publish(void);
 Suite *suite_pam_capd(void);
+
+/* Big-endian fields written and read by hand, apart from the library. */
+void test_put_be64(uint8_t *p, uint64_t v);
+uint64_t test_get_be64(const uint8_t *p);
+/* Re-signs an edited object: its last WIRE_SIG_LEN bytes over the rest. */
+void test_resign(uint8_t *buf, size_t len, const struct authority_key *ak);
 
 /* Ends a list of bits (test_mask_of). */
 #define BITS_END (-1)
