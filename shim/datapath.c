@@ -521,6 +521,10 @@ static void control(struct shim *s, struct peer *p, const uint8_t *msg, size_t l
 		shim_object_receive(s, p, msg, len);
 		return;
 	}
+	if (len >= 1 && msg[0] == PROTO_CTL_INVENTORY) {
+		shim_sync_receive(s, p, msg, len);
+		return;
+	}
 	if (len == sizeof(struct proto_epoch_request) &&
 	    msg[0] == PROTO_CTL_EPOCH_REQUEST) {
 		if (s->now - p->announce_sent_ns < ANNOUNCE_GAP_NS)

@@ -105,6 +105,7 @@ static void session_up(struct shim *s, struct peer *p, uint64_t now)
 		p->announce_sent_ns = now;
 	}
 	shim_publish_revocation(s, p);
+	shim_sync_session_up(s, p);
 	shim_flush_queue(s, p);
 }
 

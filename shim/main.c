@@ -19,11 +19,14 @@
 
 #include <sodium.h>
 
+#include "config.h"
 #include "daemon.h"
+#include "sdnotify.h"
 #include "shim.h"
+#include "version.h"
 
 enum main_default {
-	DEFAULT_PORT = 51900,
+	DEFAULT_PORT = CAPTUN_PORT,
 	DEFAULT_CONNTRACK = 65536,
 	UNDERLAY_MTU = 1500,
 	TICK_MS = 100,
@@ -32,7 +35,7 @@ enum main_default {
 };
 
 static const char usage_text[] =
-"Usage: capshim --dir DIR [options]\n"
+"Usage: capshim [--config FILE] [--dir DIR] [options]\n"
 "\n"
 "capshim is captun's data plane. It creates a TUN interface holding this\n"
 "host's overlay addresses, carries IP packets to the other hosts of the\n"
@@ -45,7 +48,12 @@ static const char usage_text[] =
 "administratively-prohibited at once.\n"
 "\n"
 "Options:\n"
-"  -d, --dir DIR        host state directory (required), holding:\n"
+"      --config FILE    the configuration file (default " CAPTUN_CONFIG_PATH "):\n"
+"                       its global 'dir' and the keys of its [capshim]\n"
+"                       section, which are these long options without\n"
+"                       '--'; options given here override it\n"
+"  -d, --dir DIR        host state directory (default " CAPTUN_STATE_DIR "),\n"
+"                       holding:\n"
 "                         host.key          this host's private keys (0600)\n"
 "                         authority.pub     the network authority's key\n"
 "                         tokens/host-*.token  host tokens of every host\n"
@@ -53,7 +61,11 @@ static const char usage_text[] =
 "                         policy.json       for peers' endpoints (optional)\n"
 "                       capshim writes DIR/epoch, its last capability epoch.\n"
 "  -i, --ifname NAME    TUN interface name (default captun0)\n"
-"  -p, --port PORT      UDP port to listen on, IPv4 and IPv6 (default 51900)\n"
+"  -p, --port PORT      UDP port to listen on, IPv4 and IPv6 (default " CAPTUN_PORT_TEXT ")\n"
+"  -r, --route PREFIX   route the overlay prefix PREFIX (10.77.0.0/16, fd77::/64)\n"
+"                       into the interface at start, so that hosts added\n"
+"                       while capshim runs are reached without a new route;\n"
+"                       repeatable (up to 8)\n"
 "  -m, --mtu MTU        TUN MTU (default 1500 minus the overhead of an IPv6\n"
 "                       underlay: 1416)\n"
 "  -c, --control PATH   control socket (default /run/captun/IFNAME.sock)\n"
@@ -73,6 +85,7 @@ static const char usage_text[] =
 "                       FOR BENCHMARKS ONLY: deliver and send without any\n"
 "                       capability check, to measure what the check costs\n"
 "  -h, --help           this text\n"
+"  -V, --version        print the version\n"
 "\n"
 "Control socket: JSON lines. {\"cmd\":\"status\"} (anyone) answers with the\n"
 "host, epoch, mask, peers, sessions, counters and drops by reason;\n"
@@ -80,12 +93,14 @@ static const char usage_text[] =
 "host's capability from the tokens of the users logged in on it.\n"
 "\n"
 "Signals: SIGTERM and SIGINT stop capshim cleanly (the interface is\n"
-"removed).\n"
+"removed). SIGHUP re-reads the tokens and the revocation list, as the\n"
+"control socket's reload does. Under systemd (Type=notify) capshim says\n"
+"READY=1 once the interface, sockets and capability are in place.\n"
 "\n"
 "Exit status: 0 after a clean stop, 1 if setup failed, 2 on a usage error.\n"
 "\n"
 "Example:\n"
-"  capshim --dir /etc/captun/host --ifname captun0 --foreground\n";
+"  capshim --config " CAPTUN_CONFIG_PATH " --foreground\n";
 
 static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		      const char **pidfile)
@@ -103,18 +118,27 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "test-skip-sender-check", no_argument, NULL, 'T' },
 		{ "bench-no-capability-check", no_argument, NULL, 'B' },
 		{ "test-rekey-after", required_argument, NULL, 'R' },
+		{ "route", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
+	char *end, cerr[CONFIG_ERR_MAX];
 	long v;
 	int c;
 
-	cfg->ifname = "captun0";
+	if (config_argv_build("capshim", opts, argc, argv, &argc, &argv, cerr,
+			      sizeof(cerr)) < 0) {
+		fprintf(stderr, "capshim: %s\n", cerr);
+		return -EINVAL;
+	}
+	cfg->dir = CAPTUN_STATE_DIR;
+	cfg->ifname = CAPTUN_IFNAME;
 	cfg->port = DEFAULT_PORT;
 	cfg->rekey_after_s = PROTO_REKEY_AFTER_TIME_S;
 	cfg->offload = true;
-	while ((c = getopt_long(argc, argv, "d:i:p:m:c:sfh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:i:p:m:c:r:sfhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			cfg->dir = optarg;
@@ -177,6 +201,15 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 			}
 			cfg->rekey_after_s = (unsigned)v;
 			break;
+		case 'r':
+			if (shim_route_parse(cfg, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'C':
+			break;	/* read by config_argv_build */
+		case 'V':
+			puts(CAPTUN_VERSION_LINE("capshim"));
+			exit(0);
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -188,10 +221,6 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	if (optind != argc) {
 		fprintf(stderr, "capshim: unexpected argument '%s'; see 'capshim --help'\n",
 			argv[optind]);
-		return -EINVAL;
-	}
-	if (!cfg->dir) {
-		fprintf(stderr, "capshim: --dir DIR is required; see 'capshim --help'\n");
 		return -EINVAL;
 	}
 	if (!cfg->mtu)
@@ -270,6 +299,8 @@ static int setup_tun(struct shim *s)
 		if (ret == 0 && p->has6)
 			ret = tun_route_add(&s->tun, AF_INET6, &p->overlay6, 128);
 	}
+	if (ret == 0)
+		ret = shim_routes_add(s);
 	if (ret < 0)
 		shim_log(LOG_ERR, "configuring %s: %s", s->tun.name, strerror(-ret));
 	return ret;
@@ -299,6 +330,8 @@ static void on_signal(struct shim *s, struct shim_ev *ev, uint32_t events)
 	while (read(ev->fd, &si, sizeof(si)) == sizeof(si))
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			running = false;
+		else if (si.ssi_signo == SIGHUP)
+			shim_service_reload(s);
 }
 
 static void on_timer(struct shim *s, struct shim_ev *ev, uint32_t events)
@@ -310,6 +343,7 @@ static void on_timer(struct shim *s, struct shim_ev *ev, uint32_t events)
 		return;
 	s->now = now;
 	shim_timers(s, now);
+	shim_expiry_tick(s);
 	if (now - last_ct > 1000000000ull) {
 		conntrack_expire(s->ct, now);
 		last_ct = now;
@@ -447,7 +481,9 @@ int main(int argc, char **argv)
 		shim_log(LOG_ERR, "dropping capabilities: %s", strerror(-ret));
 		goto out_ctl;
 	}
+	shim_service_ready(&s);
 	status = run(&s) < 0 ? EXIT_SETUP : 0;
+	sdnotify_send("STOPPING=1");
 	shim_log(LOG_INFO, "stopping");
 	if (pidfile)
 		unlink(pidfile);
@@ -465,6 +501,7 @@ out_data:
 	if (s.ct)
 		conntrack_destroy(s.ct);
 out_state:
+	shim_sync_free(&s);
 	shim_peers_free(&s);
 	revocation_free(&s.revoked);
 	noise_static_wipe(&s.stat);

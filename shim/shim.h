@@ -138,6 +138,7 @@ struct peer {
 	uint64_t last_initiation_rx_ns;	/* flood limit on initiations received */
 	uint64_t unanswered_tx_ns;	/* first data sent since we last heard */
 	struct peer_counters c;
+	uint64_t sync_ns;		/* sync.c: our last inventory answer */
 };
 
 /* This host's own capability, as announced. */
@@ -153,6 +154,18 @@ struct own_cap {
 	size_t msg_len;
 };
 
+/* An overlay prefix routed into the interface at start (--route). */
+struct shim_route {
+	int family;
+	uint8_t addr[16];
+	unsigned plen;
+};
+
+enum {
+	SHIM_ROUTES_MAX = 8,
+	SHIM_PEERS_MAX = WIRE_MASK_BITS,	/* one per bit; the array never moves */
+};
+
 struct shim_config {
 	const char *dir;		/* host state directory */
 	const char *ifname;
@@ -165,6 +178,8 @@ struct shim_config {
 	bool no_cap_check;		/* benchmarks only: no capability check */
 	unsigned rekey_after_s;		/* PROTO_REKEY_AFTER_TIME_S; tests shorten it */
 	bool foreground;
+	struct shim_route routes[SHIM_ROUTES_MAX];	/* --route, service.c */
+	unsigned nroutes;
 };
 
 /*
@@ -190,6 +205,7 @@ struct shim_ev {
 };
 
 struct ctl;
+struct shim_sync;
 
 struct shim {
 	struct shim_config cfg;
@@ -222,6 +238,8 @@ struct shim {
 	uint64_t now;			/* time of the current event */
 	int epfd;
 	struct ctl *ctl;
+	struct shim_sync *sync;		/* sync.c: what we hold, cached */
+	uint64_t expiry_ns;		/* expiry.c: the last check */
 };
 
 uint64_t shim_now_ns(void);
@@ -229,6 +247,10 @@ uint64_t shim_unix_now(void);
 
 /* peer.c */
 int shim_peers_load(struct shim *s);
+void shim_peer_init(struct shim *s, struct peer *p, const struct token *t,
+		    const uint8_t *bin, size_t binlen);
+void shim_peer_endpoints(struct shim *s);
+int shim_addr_table_build(struct shim *s);
 void shim_peers_free(struct shim *s);
 int shim_reload(struct shim *s, char *report, size_t cap);
 struct peer *shim_peer_by_pk(struct shim *s, const uint8_t pk[PROTO_KEY_LEN]);
@@ -288,6 +310,26 @@ void shim_publish_revocation(struct shim *s, struct peer *p);
 int shim_ctl_open(struct shim *s, const char *path);
 void shim_ctl_close(struct shim *s);
 int shim_ev_add(struct shim *s, struct shim_ev *ev);
+
+/* hostadd.c: a host that joins while capshim runs. */
+void shim_peer_add(struct shim *s, const struct token *t, const uint8_t *bin,
+		   size_t len, char *report, size_t cap);
+
+/* expiry.c: this host's token invalid at start, and tokens expiring. */
+int shim_self_fallback(struct shim *s);
+void shim_expiry_tick(struct shim *s);
+
+/* sync.c: a peer that was away catches up on the authority's objects. */
+void shim_sync_session_up(struct shim *s, struct peer *p);
+void shim_sync_receive(struct shim *s, struct peer *p, const uint8_t *msg,
+		       size_t len);
+void shim_sync_free(struct shim *s);
+
+/* service.c: what capshim does as a service (routes, readiness, SIGHUP). */
+int shim_route_parse(struct shim_config *cfg, const char *text);
+int shim_routes_add(struct shim *s);
+void shim_service_ready(struct shim *s);
+void shim_service_reload(struct shim *s);
 
 /* log.c */
 void shim_log_syslog(bool on);

@@ -78,7 +78,7 @@ static void host_token(struct shim *s, const struct token *t, const uint8_t *bin
 	}
 	p = shim_peer_by_pk(s, t->tunnel_pk);
 	if (!p) {
-		snprintf(report + n, cap - n, "new host %s: restart needed; ", t->name);
+		shim_peer_add(s, t, bin, len, report, cap);
 		return;
 	}
 	if (t->serial <= p->token.serial)
