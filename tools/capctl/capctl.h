@@ -209,6 +209,8 @@ struct issue_opts {
 	unsigned validity_days;
 	int only_kind;			/* -1: every entity */
 	const char *only_name;
+	bool renew_only;		/* capctl renew: re-sign what expires, nothing else */
+	uint64_t renew_within_s;	/* renew: also what expires within this */
 };
 
 struct issue_plan {
@@ -230,6 +232,17 @@ void issue_plan_free(struct issue_plan *plan);
 int issue_sync(struct capctl_ctx *ctx, const struct policy *p,
 	       const struct issue_opts *o);
 
+/* out.c: text for people, or one JSON object with --json. */
+void out_json_set(bool on);
+bool out_json(void);
+void out_json_own(void);
+__attribute__((format(printf, 1, 2)))
+void out_say(const char *fmt, ...);
+void out_set(const char *key, json_t *value);
+void out_add(const char *key, json_t *value);
+void out_error_keep(const char *text);
+void out_flush(int status);
+
 /* help.c */
 int help_show(const char *verb);
 int help_usage(const char *verb, const char *fmt, ...)
@@ -238,6 +251,7 @@ int help_usage(const char *verb, const char *fmt, ...)
 /* main.c: option handling every verb shares. */
 #define CAPCTL_COMMON_LONGOPTS \
 	{ "dir", required_argument, NULL, 'D' }, \
+	{ "json", no_argument, NULL, 'J' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* --publish SOCKET, for the verbs that change tokens (cmd_publish.c). */
 #define CAPCTL_PUBLISH_LONGOPT \
@@ -256,7 +270,15 @@ int cmd_revoke(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_token(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_status(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv);
+int ctl_query(const char *path, const char *req, char **out);
 int cmd_publish(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_renew(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_metrics(struct capctl_ctx *ctx, int argc, char **argv);
+
+/* cmd_bundle.c: onboarding a host in one file. */
+int cmd_host_bundle(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_host_join(struct capctl_ctx *ctx, int argc, char **argv);
+const char *ctx_host_dir(const char *opt, char *buf, size_t cap);
 
 /* cmd_publish.c: after a change, publish to capd if --publish or $CAPTUN_CAPD. */
 int publish_after_change(struct capctl_ctx *ctx);

@@ -347,7 +347,7 @@ static int sub_verb(struct capctl_ctx *ctx, int argc, char **argv, bool host)
 	const char *verb = host ? "host" : "user";
 
 	if (argc < 2)
-		return help_usage(verb, host ? "expected add, keys or del"
+		return help_usage(verb, host ? "expected add, keys, del, bundle or join"
 					     : "expected add or del");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return help_show(verb);
@@ -357,6 +357,10 @@ static int sub_verb(struct capctl_ctx *ctx, int argc, char **argv, bool host)
 		return del(ctx, argc - 1, argv + 1, host);
 	if (host && strcmp(argv[1], "keys") == 0)
 		return host_keys(ctx, argc - 1, argv + 1);
+	if (host && strcmp(argv[1], "bundle") == 0)
+		return cmd_host_bundle(ctx, argc - 1, argv + 1);
+	if (host && strcmp(argv[1], "join") == 0)
+		return cmd_host_join(ctx, argc - 1, argv + 1);
 	return help_usage(verb, "unknown sub-verb '%s %s'", verb, argv[1]);
 }
 

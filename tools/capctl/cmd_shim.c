@@ -23,7 +23,7 @@ enum shim_limit {
 };
 
 /* Sends one request line and reads one answer line. */
-static int query(const char *path, const char *req, char **out)
+int ctl_query(const char *path, const char *req, char **out)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timeval tv = { SHIM_TIMEOUT_S, 0 };
@@ -193,7 +193,7 @@ int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc - 1)
 		return help_usage("shim", "unexpected argument '%s'", argv[optind + 1]);
-	ret = query(path, "{\"cmd\":\"status\"}\n", &answer);
+	ret = ctl_query(path, "{\"cmd\":\"status\"}\n", &answer);
 	if (ret < 0)
 		return util_fail(CAPCTL_SYS, "is capshim running? (--socket PATH or --ifname NAME)",
 				 "%s: %s", path, strerror(-ret));

@@ -183,6 +183,26 @@ static bool live(const struct issue_item *it, enum token_status vs)
 	return it->has_old && (vs == TOKEN_OK || vs == TOKEN_ERR_NOT_YET_VALID);
 }
 
+/*
+ * capctl renew: the same content signed again for a new validity, for a
+ * token that expired or expires soon; nothing is revoked (the old serial
+ * says the same and runs out by itself), and changes of the policy are
+ * left to 'capctl issue'.
+ */
+static int renewal(struct capctl_ctx *ctx, struct issue_item *it, enum token_status vs,
+		   const struct issue_opts *o)
+{
+	bool soon = it->verdict == VERDICT_CURRENT && vs == TOKEN_OK &&
+		    it->old.not_after - ctx->now < o->renew_within_s;
+
+	it->revoke_old = false;
+	it->issue = it->verdict == VERDICT_RENEW || it->verdict == VERDICT_EXPIRED || soon ||
+		    (o->force && it->verdict == VERDICT_CURRENT);
+	if (soon)
+		set(it, VERDICT_RENEW, "expires within the --within days");
+	return CAPCTL_OK;
+}
+
 /* Decides what the run does for one item: issue, revoke, remove. */
 static int classify(struct capctl_ctx *ctx, struct capctl_state *st,
 		    struct issue_item *it, const struct issue_opts *o)
@@ -218,6 +238,8 @@ static int classify(struct capctl_ctx *ctx, struct capctl_state *st,
 			set(it, VERDICT_RENEW, "less than a third of its validity left");
 		}
 	}
+	if (o->renew_only)
+		return renewal(ctx, it, vs, o);
 	it->issue = it->verdict != VERDICT_CURRENT || o->force;
 	return CAPCTL_OK;
 }

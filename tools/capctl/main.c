@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "capctl.h"
+#include "version.h"
 
 static const struct verb {
 	const char *name;
@@ -27,6 +28,8 @@ static const struct verb {
 	{ "status", cmd_status },
 	{ "shim", cmd_shim },
 	{ "publish", cmd_publish },
+	{ "renew", cmd_renew },
+	{ "metrics", cmd_metrics },
 };
 
 /*
@@ -42,6 +45,9 @@ int cli_common(struct capctl_ctx *ctx, int c, const char *verb, char **argv)
 		return CAPCTL_GO_ON;
 	case 'U':
 		ctx->publish_opt = optarg;
+		return CAPCTL_GO_ON;
+	case 'J':
+		out_json_set(true);
 		return CAPCTL_GO_ON;
 	case 'h':
 		return help_show(verb);
@@ -90,8 +96,13 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return help_show(NULL);
 		if (strcmp(argv[i], "--version") == 0) {
-			puts("capctl (captun) 0.1");
+			puts(CAPTUN_VERSION_LINE("capctl"));
 			return CAPCTL_OK;
+		}
+		if (strcmp(argv[i], "--json") == 0) {
+			out_json_set(true);
+			i++;
+			continue;
 		}
 		if (strncmp(argv[i], "--dir=", 6) == 0) {
 			ctx.dir_opt = argv[i++] + 6;
@@ -110,6 +121,7 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		return help_usage(NULL, "no verb given");
 	ret = dispatch(&ctx, argc - i, argv + i);
+	out_flush(ret);
 	ctx_free(&ctx);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno == EPIPE)
