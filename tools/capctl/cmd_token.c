@@ -302,6 +302,9 @@ static int show(struct capctl_ctx *ctx, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return help_usage("token", "expected one FILE");
+	json |= out_json();
+	if (json)
+		out_json_own();
 	if ((ret = ctx_resolve(ctx)) != CAPCTL_OK)
 		return ret;
 	memset(&s, 0, sizeof(s));

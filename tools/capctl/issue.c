@@ -478,13 +478,21 @@ static void report(const struct issue_item *it, const struct issue_opts *o)
 		return;
 	util_time_iso(it->fresh.not_after, until);
 	if (it->issue)
-		printf("issued %s-%s.token serial %llu, valid until %s (%s)\n",
+		out_add("issued", json_pack("{s:s, s:s, s:I, s:s, s:s}", "kind",
+					    kind_str(it->kind), "name", it->name, "serial",
+					    (json_int_t)it->fresh.serial, "not_after", until,
+					    "reason", it->detail));
+	if (it->unlink_file)
+		out_add("removed", json_pack("{s:s, s:s, s:s}", "kind", kind_str(it->kind),
+					     "name", it->name, "reason", it->detail));
+	if (it->issue)
+		out_say("issued %s-%s.token serial %llu, valid until %s (%s)\n",
 		       kind_str(it->kind), it->name,
 		       (unsigned long long)it->fresh.serial, until,
 		       o->force && it->verdict == VERDICT_CURRENT ? "forced"
 								   : it->detail);
 	if (it->unlink_file)
-		printf("removed %s-%s.token (%s)\n", kind_str(it->kind), it->name,
+		out_say("removed %s-%s.token (%s)\n", kind_str(it->kind), it->name,
 		       it->detail);
 }
 
@@ -551,12 +559,17 @@ int issue_plan_run(struct capctl_ctx *ctx, struct capctl_state *st,
 		const struct issue_item *it = &plan->items[i];
 
 		if (it->revoke_old)
-			printf("revoked serial %llu (%s %s: %s)\n",
+			out_add("revoked", json_pack("{s:I, s:s, s:s, s:s}", "serial",
+						     (json_int_t)it->old.serial, "kind",
+						     kind_str(it->kind), "name", it->name,
+						     "reason", it->detail));
+		if (it->revoke_old)
+			out_say("revoked serial %llu (%s %s: %s)\n",
 			       (unsigned long long)it->old.serial, kind_str(it->kind),
 			       it->name, it->detail);
 	}
 	if (need_list && !o->quiet)
-		printf("revocation list serial %llu: %zu serial%s revoked\n",
+		out_say("revocation list serial %llu: %zu serial%s revoked\n",
 		       (unsigned long long)st->revocation_serial, st->nrevoked,
 		       st->nrevoked == 1 ? "" : "s");
 	return finish(ctx, st, plan, o, first);
@@ -595,7 +608,10 @@ static void summarise(const struct issue_plan *plan)
 
 		kept += !it->issue && !it->unlink_file && it->verdict != VERDICT_NO_KEYS;
 	}
-	printf("tokens: %zu issued, %zu unchanged, %zu old serial%s revoked\n",
+	out_set("tokens", json_pack("{s:I, s:I, s:I}", "issued", (json_int_t)plan->nissue,
+				    "unchanged", (json_int_t)kept, "revoked",
+				    (json_int_t)plan->nrevoke));
+	out_say("tokens: %zu issued, %zu unchanged, %zu old serial%s revoked\n",
 	       plan->nissue, kept, plan->nrevoke, plan->nrevoke == 1 ? "" : "s");
 }
 
