@@ -259,7 +259,7 @@ void config_free(struct config *c)
 	c->n = 0;
 }
 
-const char *config_get(const struct config *c, const char *section, const char *key)
+const char *config_lookup(const struct config *c, const char *section, const char *key)
 {
 	const char *global = NULL, *own = NULL;
 
@@ -394,7 +394,7 @@ bool config_value(const char *path, const char *section, const char *key,
 
 	if (config_load(path, &c, err, sizeof(err)) < 0)
 		return false;
-	v = config_get(&c, section, key);
+	v = config_lookup(&c, section, key);
 	found = v && (size_t)snprintf(out, cap, "%s", v) < cap;
 	config_free(&c);
 	return found;

@@ -59,7 +59,7 @@ int config_load(const char *path, struct config *c, char *err, size_t errcap);
 void config_free(struct config *c);
 
 /* The last value of key in section, else in the global part; NULL if none. */
-const char *config_get(const struct config *c, const char *section, const char *key);
+const char *config_lookup(const struct config *c, const char *section, const char *key);
 
 /* Parses a yes/no value; false if it is neither. */
 bool config_bool_parse(const char *value, bool *out);

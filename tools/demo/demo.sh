@@ -1,5 +1,5 @@
 #!/bin/bash
-# make demo: the acceptance example of ARCHITECTURE.md, live, in a lab of
+# make demo: the acceptance example of docs/architecture.md, live, in a lab of
 # network namespaces with real SSH logins, then torn down.
 #
 #   host1 (bit 1) may reach host2, host3      user A may reach host1, host3
