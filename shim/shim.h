@@ -304,7 +304,6 @@ int shim_publish(struct shim *s, const uint8_t *bin, size_t len,
 		 const struct peer *except);
 void shim_object_receive(struct shim *s, struct peer *from,
 			 const uint8_t *msg, size_t len);
-void shim_publish_revocation(struct shim *s, struct peer *p);
 
 /* ctl.c */
 int shim_ctl_open(struct shim *s, const char *path);
