@@ -5,6 +5,8 @@ DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
 	iproute2 iputils-ping curl iperf3 python3 procps psmisc \
 	libpam0g-dev openssh-server openssh-client pamtester passwd \
 	jq wireguard-go wireguard-tools nebula
+# attach mode (kernel-bpf/): skeletons, libbpf
+DEB_PACKAGES += bpftool libbpf-dev
 
 deps:
 	@missing=$$(dpkg-query -W -f='$${Package} $${db:Status-Abbrev}\n' \

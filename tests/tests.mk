@@ -4,8 +4,12 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(BUILD)/captun-tests
 
-$(UNIT_BIN): $(UNIT_OBJS) $(PAM_CAPD_PURE_OBJS) $(CAPD_LIB) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+$(UNIT_BIN): $(UNIT_OBJS) $(PAM_CAPD_PURE_OBJS) $(CAPD_LIB) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB) \
+		$(KBPF_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) $(BPF_LIBS)
+
+# the eBPF suites include the skeletons
+$(UNIT_OBJS): $(KBPF_SKELS)
 
 ALL_TARGETS += $(UNIT_BIN)
 

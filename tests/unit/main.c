@@ -167,6 +167,7 @@ int main(void)
 	srunner_add_suite(sr, suite_capd_request());
 	srunner_add_suite(sr, suite_capd_publish());
 	srunner_add_suite(sr, suite_pam_capd());
+	srunner_add_suite(sr, suite_kbpf());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -37,6 +37,7 @@ Suite *suite_capd_audit(void);
 Suite *suite_capd_request(void);
 Suite *suite_capd_publish(void);
 Suite *suite_pam_capd(void);
+Suite *suite_kbpf(void);
 
 /* Big-endian fields written and read by hand, apart from the library. */
 void test_put_be64(uint8_t *p, uint64_t v);
