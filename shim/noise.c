@@ -279,6 +279,15 @@ void noise_mac1_key(const uint8_t peer_pk[PROTO_KEY_LEN],
 		    sizeof(label) - 1, peer_pk, PROTO_KEY_LEN);
 }
 
+void noise_nonce(uint64_t counter, uint8_t nonce[12])
+{
+	/* 4 zero bytes, then the counter. */
+	uint64_t be = htobe64(counter);
+
+	memset(nonce, 0, 4);
+	memcpy(nonce + 4, &be, sizeof(be));
+}
+
 void noise_timestamp_now(uint8_t ts[PROTO_TIMESTAMP_LEN])
 {
 	/* TAI64N lets the responder refuse a replayed initiation by memcmp. */

@@ -55,6 +55,9 @@ void noise_keypair_wipe(struct noise_keypair *kp);
 void noise_mac1_key(const uint8_t peer_pk[PROTO_KEY_LEN],
 		    uint8_t key[PROTO_HASH_LEN]);
 
+/* The AEAD nonce of transport message number counter. */
+void noise_nonce(uint64_t counter, uint8_t nonce[12]);
+
 /* TAI64N of now, big-endian, so that memcmp orders timestamps. */
 void noise_timestamp_now(uint8_t ts[PROTO_TIMESTAMP_LEN]);
 

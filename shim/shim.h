@@ -246,9 +246,11 @@ void shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
 			       const struct sockaddr *from, socklen_t fromlen);
 void shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
 			     const struct sockaddr *from, socklen_t fromlen);
-void shim_timers(struct shim *s, uint64_t now);
 struct session *shim_session_send(struct peer *p, uint64_t now);
 void shim_session_confirm(struct shim *s, struct peer *p, int slot);
+
+/* timers.c */
+void shim_timers(struct shim *s, uint64_t now);
 
 /* announce.c */
 int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
@@ -261,21 +263,26 @@ bool shim_announce_receive(struct shim *s, struct peer *p,
 const struct peer_cap *shim_peer_cap(const struct peer *p, uint32_t epoch);
 int shim_epoch_load(struct shim *s);
 
-/* datapath.c */
+/* device.c */
+void shim_drop(struct shim *s, enum shim_drop d);
+int shim_datapath_init(struct shim *s);
+void shim_datapath_free(struct shim *s);
+
+/* send.c */
 void shim_tun_readable(struct shim *s);
-void shim_udp_readable(struct shim *s, struct udp_sock *u);
-void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
-		      const struct sockaddr *from, socklen_t fromlen);
 void shim_peer_mtu_update(struct shim *s, struct peer *p);
 int shim_send_control(struct shim *s, struct peer *p, const uint8_t *msg,
 		      size_t len);
 void shim_flush_queue(struct shim *s, struct peer *p);
-void shim_drop(struct shim *s, enum shim_drop d);
 void shim_tx_flush(struct shim *s);
-int shim_datapath_init(struct shim *s);
-void shim_datapath_free(struct shim *s);
 
-/* objects.c */
+/* receive.c */
+void shim_udp_readable(struct shim *s, struct udp_sock *u);
+void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
+		      const struct sockaddr *from, socklen_t fromlen);
+int shim_tun_write(struct shim *s, const uint8_t *pkt, size_t len);
+
+/* update.c */
 int shim_object_accept(struct shim *s, const uint8_t *bin, size_t len,
 		       bool *stored, const char **why);
 int shim_publish(struct shim *s, const uint8_t *bin, size_t len,

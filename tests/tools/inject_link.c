@@ -1,7 +1,7 @@
 /*
  * tests/tools/inject_link.c - capinject's side of the underlay: one UDP
  * socket towards one capshim, the Noise IK handshake through shim/noise.c,
- * and data/control messages sealed and opened exactly as shim/datapath.c
+ * and data/control messages sealed and opened exactly as shim/send.c and shim/receive.c
  * does (header as associated data, nonce = 4 zero bytes + counter).
  */
 #include <arpa/inet.h>
