@@ -1,6 +1,7 @@
 /*
  * shim/device.c - what both halves of the data path share: the buffers
- * they work in (transmit batches, receive batch, scratch) and the drop
+ * they work in (transmit batches, receive batch, scratch), the handshake
+ * queue with its cookie checker and per-source budget, and the drop
  * counters with their names.
  */
 #include <errno.h>
@@ -27,6 +28,10 @@ static const char *const drop_names[DROP_COUNT] = {
 	[DROP_RX_NOT_FOR_US] = "rx_not_for_us",
 	[DROP_RX_ANNOUNCE_BAD] = "rx_announce_bad",
 	[DROP_RX_CONTROL_BAD] = "rx_control_bad",
+	[DROP_RX_HANDSHAKE_QUEUE] = "rx_handshake_queue",
+	[DROP_RX_COOKIE] = "rx_cookie",
+	[DROP_RX_COOKIE_BAD] = "rx_cookie_bad",
+	[DROP_RX_HANDSHAKE_RATE] = "rx_handshake_rate",
 	[DROP_TX_NO_PEER] = "tx_no_peer",
 	[DROP_TX_DENIED] = "tx_denied",
 	[DROP_TX_TOO_BIG] = "tx_too_big",
@@ -45,8 +50,14 @@ void shim_drop(struct shim *s, enum shim_drop d)
 	s->drops[d]++;
 }
 
+/* Needs s->stat (the cookie keys derive from our public key). */
 int shim_datapath_init(struct shim *s)
 {
+	cookie_checker_init(&s->cookies, s->stat.pk);
+	if (ratelimiter_init(&s->rl) < 0 || shim_hsqueue_init(s) < 0) {
+		shim_datapath_free(s);
+		return -ENOMEM;
+	}
 	s->tx4.arena = malloc(SHIM_ARENA);
 	s->tx6.arena = malloc(SHIM_ARENA);
 	s->rxbufs = malloc((size_t)UDP_BATCH * UDP_BUF_MAX);
@@ -72,5 +83,8 @@ void shim_datapath_free(struct shim *s)
 	free(s->buf);
 	free(s->buf2);
 	s->tx4.arena = s->tx6.arena = s->rxbufs = s->buf = s->buf2 = NULL;
+	shim_hsqueue_free(s);
+	ratelimiter_free(&s->rl);
+	cookie_checker_wipe(&s->cookies);
 }
 

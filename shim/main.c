@@ -355,7 +355,8 @@ static int run(struct shim *s)
 		if (s->peers[i].endpoint_len)
 			shim_handshake_start(s, &s->peers[i]);
 	while (running) {
-		int n = epoll_wait(s->epfd, events, 16, -1);
+		/* Queued handshakes left over: look at the data, then go on. */
+		int n = epoll_wait(s->epfd, events, 16, shim_handshake_pending(s) ? 0 : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -368,6 +369,7 @@ static int run(struct shim *s)
 
 			ev->fn(s, ev, events[i].events);
 		}
+		shim_handshake_drain(s);
 	}
 	ret = 0;
 out:

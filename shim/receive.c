@@ -183,7 +183,10 @@ deliver:
 		shim_drop(s, DROP_TX_SEND_ERROR);
 }
 
-/* One datagram: a handshake message, or data/control under a session. */
+/*
+ * One datagram: data/control under a session, served at once; a handshake
+ * message is queued for hsqueue.c, after the data.
+ */
 void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
 		     const struct sockaddr *from, socklen_t fromlen)
 {
@@ -205,10 +208,9 @@ void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
 	}
 	switch (buf[0]) {
 	case PROTO_INITIATION:
-		shim_handshake_initiation(s, buf, len, from, fromlen);
-		return;
 	case PROTO_RESPONSE:
-		shim_handshake_response(s, buf, len, from, fromlen);
+	case PROTO_COOKIE_REPLY:
+		shim_handshake_enqueue(s, buf, len, from, fromlen);
 		return;
 	case PROTO_DATA:
 	case PROTO_CONTROL:
@@ -247,7 +249,7 @@ void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
 		shim_drop(s, DROP_RX_REPLAY);
 		return;
 	}
-	slot = (int)(se->kp.local_index & ((1u << SHIM_INDEX_PEER_SHIFT) - 1));
+	slot = shim_session_slot(se->kp.local_index);
 	p->last_rx_ns = s->now;
 	p->unanswered_tx_ns = 0;
 	if (fromlen <= sizeof(p->endpoint)) {

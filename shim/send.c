@@ -106,6 +106,35 @@ void shim_tx_flush(struct shim *s)
 }
 
 /*
+ * A datagram as it is (a cookie reply), into the family's batch on its
+ * own (never joined to a GSO run); it leaves with the next flush.
+ */
+int shim_send_raw(struct shim *s, const struct sockaddr_storage *to,
+		  socklen_t tolen, const void *buf, size_t len)
+{
+	bool v6 = to->ss_family == AF_INET6;
+	struct tx_batch *b = v6 ? &s->tx6 : &s->tx4;
+	struct udp_sock *u = v6 ? &s->udp6 : &s->udp4;
+	struct udp_msg *m;
+
+	if (u->fd < 0 || tolen > sizeof(m->addr))
+		return -EAFNOSUPPORT;
+	if (b->n == UDP_BATCH || b->used + len > SHIM_ARENA)
+		batch_flush(s, u, b);
+	m = &b->msgs[b->n++];
+	m->buf = b->arena + b->used;
+	memcpy(m->buf, buf, len);
+	m->len = len;
+	m->segment = 0;
+	memcpy(&m->addr, to, tolen);
+	m->addr_len = tolen;
+	b->used += len;
+	b->segs = 1;
+	b->closed = true;
+	return 0;
+}
+
+/*
  * Encrypts one message for p into the family's batch: header, plaintext,
  * tag. Data is padded to PROTO_PAD but never past the peer's MTU (its IP
  * header gives the true length); control messages are not padded, since

@@ -13,6 +13,9 @@ $(UNIT_OBJS): $(KBPF_SKELS)
 
 ALL_TARGETS += $(UNIT_BIN)
 
+# The Noise test vector is read from the source tree (a fresh clone has it).
+$(BUILD)/tests/unit/check_noise_vector.o: CFLAGS += -DTEST_VECTOR_DIR='"$(CURDIR)/tests/vectors"'
+
 # capinject: a hostile peer for the netns tests (tests/netns/test_hostile.sh).
 CAPINJECT_SRCS := $(wildcard tests/tools/*.c)
 CAPINJECT_OBJS := $(CAPINJECT_SRCS:%.c=$(BUILD)/%.o)

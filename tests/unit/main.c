@@ -156,6 +156,8 @@ int main(void)
 	srunner_add_suite(sr, suite_tokenfile());
 	srunner_add_suite(sr, suite_policy());
 	srunner_add_suite(sr, suite_noise());
+	srunner_add_suite(sr, suite_noise_vector());
+	srunner_add_suite(sr, suite_cookie());
 	srunner_add_suite(sr, suite_replay());
 	srunner_add_suite(sr, suite_offload());
 	srunner_add_suite(sr, suite_tun_udp());

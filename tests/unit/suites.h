@@ -26,6 +26,8 @@ Suite *suite_policy(void);
  * main.c runs each one that is linked in.
  */
 Suite *suite_noise(void);
+Suite *suite_noise_vector(void);
+Suite *suite_cookie(void);
 Suite *suite_replay(void);
 Suite *suite_offload(void);
 Suite *suite_tun_udp(void);
