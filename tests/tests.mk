@@ -16,15 +16,23 @@ ALL_TARGETS += $(UNIT_BIN)
 # The Noise test vector is read from the source tree (a fresh clone has it).
 $(BUILD)/tests/unit/check_noise_vector.o: CFLAGS += -DTEST_VECTOR_DIR='"$(CURDIR)/tests/vectors"'
 
-# capinject: a hostile peer for the netns tests (tests/netns/test_hostile.sh).
-CAPINJECT_SRCS := $(wildcard tests/tools/*.c)
+# capinject: a hostile peer for the netns tests (tests/netns/test_hostile.sh);
+# capflood: a handshake flood (tests/netns/test_flood.sh), on the same
+# host-loading and link code.
+CAPFLOOD_SRCS := tests/tools/capflood.c
+CAPINJECT_SRCS := $(filter-out $(CAPFLOOD_SRCS),$(wildcard tests/tools/*.c))
 CAPINJECT_OBJS := $(CAPINJECT_SRCS:%.c=$(BUILD)/%.o)
 CAPINJECT := $(BUILD)/capinject
+CAPFLOOD := $(BUILD)/capflood
+INJECT_LIB_OBJS := $(BUILD)/tests/tools/inject_host.o $(BUILD)/tests/tools/inject_link.o
 
 $(CAPINJECT): $(CAPINJECT_OBJS) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-ALL_TARGETS += $(CAPINJECT)
+$(CAPFLOOD): $(BUILD)/tests/tools/capflood.o $(INJECT_LIB_OBJS) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+ALL_TARGETS += $(CAPINJECT) $(CAPFLOOD)
 
 # The test command of the README: install, build with sanitizers, run all
 # (the netns tests need root). Check's summary line comes last.
