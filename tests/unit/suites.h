@@ -38,6 +38,7 @@ Suite *suite_capd_state(void);
 Suite *suite_capd_audit(void);
 Suite *suite_capd_request(void);
 Suite *suite_capd_publish(void);
+Suite *suite_capd_linger(void);
 Suite *suite_pam_capd(void);
 Suite *suite_kbpf(void);
 
