@@ -12,6 +12,7 @@
 
 #include "conntrack.h"
 #include "cookie.h"
+#include "guard.h"
 #include "inet.h"
 #include "mask.h"
 #include "noise.h"
@@ -179,6 +180,7 @@ struct shim_config {
 	bool no_cap_check;		/* benchmarks only: no capability check */
 	unsigned rekey_after_s;		/* PROTO_REKEY_AFTER_TIME_S; tests shorten it */
 	bool foreground;
+	struct shim_guard_cfg guard;	/* --underlay-guard, --underlay-allow */
 };
 
 /*
@@ -250,6 +252,7 @@ struct shim {
 	uint64_t now;			/* time of the current event */
 	int epfd;
 	struct ctl *ctl;
+	struct shim_guard guard;	/* guard.c */
 };
 
 uint64_t shim_now_ns(void);

@@ -169,6 +169,7 @@ int main(void)
 	srunner_add_suite(sr, suite_capd_request());
 	srunner_add_suite(sr, suite_capd_publish());
 	srunner_add_suite(sr, suite_capd_linger());
+	srunner_add_suite(sr, suite_guard());
 	srunner_add_suite(sr, suite_pam_capd());
 	srunner_add_suite(sr, suite_kbpf());
 

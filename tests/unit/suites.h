@@ -39,6 +39,7 @@ Suite *suite_capd_audit(void);
 Suite *suite_capd_request(void);
 Suite *suite_capd_publish(void);
 Suite *suite_capd_linger(void);
+Suite *suite_guard(void);
 Suite *suite_pam_capd(void);
 Suite *suite_kbpf(void);
 
