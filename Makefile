@@ -46,6 +46,7 @@ endif
 include mk/deps.mk
 include policy/policy.mk
 include common/common.mk
+include kernel-bpf/kbpf.mk
 include shim/shim.mk
 include capd/capd.mk
 include tools/tools.mk

@@ -2,7 +2,7 @@
  * capd/request.c - one control request line, parsed and checked before
  * anything acts on it (capd/PROTOCOL.md):
  *
- *   {"cmd":"open","user":U,"service":S,"tty":T,"rhost":R,"pid":P}
+ *   {"cmd":"open","user":U,"service":S,"tty":T,"rhost":R,"pid":P[,"no_token":"skip"]}
  *   {"cmd":"close","session":ID}   or   {"cmd":"close","pid":P}
  *   {"cmd":"list"}   {"cmd":"status"}
  *   {"cmd":"publish","objects":[ARMORED...]}
@@ -104,6 +104,7 @@ static bool fail(char *err, size_t cap, const char *msg)
 static bool parse_open(struct capd_request *r, char *err, size_t cap)
 {
 	json_int_t pid;
+	json_t *nt;
 
 	r->user = str(r->root, "user");
 	if (!r->user || !capd_user_name_ok(r->user))
@@ -123,6 +124,14 @@ static bool parse_open(struct capd_request *r, char *err, size_t cap)
 		return fail(err, cap, "open: \"pid\" must be the session's process id, an "
 				      "integer 1..4194304");
 	r->pid = (pid_t)pid;
+	nt = json_object_get(r->root, "no_token");
+	if (nt && !json_is_null(nt)) {
+		const char *v = str(r->root, "no_token");
+
+		if (!v || (strcmp(v, "refuse") != 0 && strcmp(v, "skip") != 0))
+			return fail(err, cap, "open: \"no_token\" must be \"refuse\" or \"skip\"");
+		r->no_token_skip = strcmp(v, "skip") == 0;
+	}
 	return true;
 }
 

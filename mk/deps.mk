@@ -7,6 +7,10 @@ DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
 	iproute2 iputils-ping curl iperf3 python3 procps psmisc \
 	libpam0g-dev openssh-server openssh-client pamtester passwd \
 	jq wireguard-go wireguard-tools nebula
+# attach mode (kernel-bpf/): skeletons, libbpf
+DEB_PACKAGES += bpftool libbpf-dev
+# hardening (tests/netns/test_linger.sh, test_underlay.sh): su/sudo/at logins, the guard
+DEB_PACKAGES += sudo at nftables
 
 # faketime: the lockout test signs a token that has already expired.
 DEB_PACKAGES += faketime

@@ -72,6 +72,17 @@ static const char usage_text[] =
 "  -s, --strict         judge every packet by the sender's capability alone;\n"
 "                       by default replies to flows this host opened pass\n"
 "      --no-offload     no TUN/UDP segmentation offloads\n"
+"      --underlay-guard close the underlay to all but the tunnel: an nftables\n"
+"                       table (inet captun_guard_IFNAME) that drops every packet\n"
+"                       arriving on other interfaces than lo and IFNAME, except\n"
+"                       UDP PORT from the peers' endpoints, replies to this\n"
+"                       host's own connections, IPv6 neighbour discovery and\n"
+"                       the --underlay-allow exceptions; drops are counted\n"
+"                       (nft list counter inet captun_guard_IFNAME dropped).\n"
+"                       Removed when capshim stops cleanly, kept if it dies.\n"
+"      --underlay-allow PROTO/PORT[-PORT][@ADDR[/PLEN]]\n"
+"                       an exception to the guard (repeatable, up to 32), e.g.\n"
+"                       tcp/22@192.0.2.0/24 for ssh from a management network\n"
 "  -f, --foreground     stay in the foreground and log to stderr\n"
 "      --pidfile PATH   write the daemon's pid to PATH\n"
 "      --test-skip-sender-check\n"
@@ -118,13 +129,15 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "test-skip-sender-check", no_argument, NULL, 'T' },
 		{ "bench-no-capability-check", no_argument, NULL, 'B' },
 		{ "test-rekey-after", required_argument, NULL, 'R' },
+		{ "underlay-guard", no_argument, NULL, 'G' },
+		{ "underlay-allow", required_argument, NULL, 'A' },
 		{ "route", required_argument, NULL, 'r' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end, cerr[CONFIG_ERR_MAX];
+	char *end, guard_err[256], cerr[CONFIG_ERR_MAX];
 	long v;
 	int c;
 
@@ -210,6 +223,21 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		case 'V':
 			puts(CAPTUN_VERSION_LINE("capshim"));
 			exit(0);
+		case 'G':
+			cfg->guard.on = true;
+			break;
+		case 'A':
+			if (cfg->guard.nallow >= SHIM_GUARD_ALLOW_MAX) {
+				fprintf(stderr, "capshim: at most %d --underlay-allow\n",
+					SHIM_GUARD_ALLOW_MAX);
+				return -EINVAL;
+			}
+			if (!shim_guard_allow_parse(optarg, &cfg->guard.allow[cfg->guard.nallow++],
+						    guard_err, sizeof(guard_err))) {
+				fprintf(stderr, "capshim: --underlay-allow %s\n", guard_err);
+				return -EINVAL;
+			}
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -221,6 +249,10 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	if (optind != argc) {
 		fprintf(stderr, "capshim: unexpected argument '%s'; see 'capshim --help'\n",
 			argv[optind]);
+		return -EINVAL;
+	}
+	if (cfg->guard.nallow && !cfg->guard.on) {
+		fprintf(stderr, "capshim: --underlay-allow without --underlay-guard\n");
 		return -EINVAL;
 	}
 	if (!cfg->mtu)
@@ -389,7 +421,8 @@ static int run(struct shim *s)
 		if (s->peers[i].endpoint_len)
 			shim_handshake_start(s, &s->peers[i]);
 	while (running) {
-		int n = epoll_wait(s->epfd, events, 16, -1);
+		/* Queued handshakes left over: look at the data, then go on. */
+		int n = epoll_wait(s->epfd, events, 16, shim_handshake_pending(s) ? 0 : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -402,6 +435,7 @@ static int run(struct shim *s)
 
 			ev->fn(s, ev, events[i].events);
 		}
+		shim_handshake_drain(s);
 	}
 	ret = 0;
 out:
@@ -423,7 +457,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capshim: libsodium failed to initialise\n");
 		return EXIT_SETUP;
 	}
-	s.tun.fd = s.udp4.fd = s.udp6.fd = s.epfd = -1;
+	s.tun.fd = s.udp4.fd = s.udp6.fd = s.epfd = s.guard.fd = -1;
 	if (!s.cfg.control) {
 		snprintf(control, sizeof(control), "/run/captun/%s.sock", s.cfg.ifname);
 		s.cfg.control = control;
@@ -460,6 +494,8 @@ int main(int argc, char **argv)
 		shim_log(LOG_ERR, "initial capability: %s", err ? err : "failed");
 		goto out_ctl;
 	}
+	if (shim_guard_start(&s) < 0)
+		goto out_ctl;
 	shim_log(LOG_INFO, "host %s (bit %u) on %s, port %u, %zu peers, epoch %u%s%s",
 		 s.self.name, s.self.bit, s.tun.name, s.udp4.port, s.npeers,
 		 s.cap.epoch, s.cfg.no_cap_check ? ", NO CAPABILITY CHECK (benchmark)" :
@@ -485,6 +521,7 @@ int main(int argc, char **argv)
 	status = run(&s) < 0 ? EXIT_SETUP : 0;
 	sdnotify_send("STOPPING=1");
 	shim_log(LOG_INFO, "stopping");
+	shim_guard_stop(&s);
 	if (pidfile)
 		unlink(pidfile);
 out_ctl:

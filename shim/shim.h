@@ -11,11 +11,14 @@
 #include <sys/socket.h>
 
 #include "conntrack.h"
+#include "cookie.h"
+#include "guard.h"
 #include "inet.h"
 #include "mask.h"
 #include "noise.h"
 #include "offload.h"
 #include "proto.h"
+#include "ratelimiter.h"
 #include "replay.h"
 #include "token.h"
 #include "tun.h"
@@ -41,6 +44,10 @@ enum shim_drop {
 	DROP_RX_NOT_FOR_US,		/* inner destination is not this host */
 	DROP_RX_ANNOUNCE_BAD,		/* announcement failed verification */
 	DROP_RX_CONTROL_BAD,		/* malformed control message */
+	DROP_RX_HANDSHAKE_QUEUE,	/* handshake queue full */
+	DROP_RX_COOKIE,			/* under load without mac2: cookie reply sent instead */
+	DROP_RX_COOKIE_BAD,		/* cookie reply that does not open */
+	DROP_RX_HANDSHAKE_RATE,		/* its source's handshake budget is spent */
 	DROP_TX_NO_PEER,		/* no peer owns the destination address */
 	DROP_TX_DENIED,			/* own capability lacks the destination bit */
 	DROP_TX_TOO_BIG,		/* larger than the path allows */
@@ -65,6 +72,12 @@ enum shim_limit {
 	SHIM_GSO_MAX = 65000,		/* bytes in one GSO message */
 	SHIM_ARENA = UDP_BATCH * SHIM_GSO_MAX,
 	SHIM_ANNOUNCE_MAX = PROTO_CONTROL_MAX,
+	SHIM_HSQ = 1024,		/* handshake messages waiting (hsqueue.c) */
+	SHIM_HSQ_LOAD = 64,		/* queued at a drain's start: under load */
+	SHIM_HS_DH_LOAD = 50,		/* DH messages in a second: under load */
+	SHIM_UNDER_LOAD_S = 1,		/* how long load lasts after its cause */
+	SHIM_HS_BUDGET = 256,		/* messages per drain */
+	SHIM_HS_BUDGET_DH = 16,		/* of which may cost public-key work */
 };
 
 struct session {
@@ -89,6 +102,7 @@ struct peer_cap {
 struct peer_counters {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t rx_denied, tx_denied, handshakes;
+	uint64_t cookies_received;	/* cookie replies it sent us */
 	uint64_t denied_reported;	/* refusals the peer reported making */
 };
 
@@ -102,7 +116,7 @@ struct peer {
 	uint16_t bit;
 	uint8_t tunnel_pk[PROTO_KEY_LEN];
 	uint8_t sign_pk[PROTO_KEY_LEN];
-	uint8_t mac1_key[PROTO_HASH_LEN];	/* for initiations we send */
+	struct cookie_maker cookie;	/* macs of what we send it, its cookie */
 	uint8_t host_token[WIRE_TOKEN_MAX];
 	size_t host_token_len;
 	struct token token;
@@ -117,6 +131,7 @@ struct peer {
 	int cur, prev, next;		/* slot numbers, -1 for none */
 	struct noise_handshake hs;
 	bool hs_pending;		/* initiation sent, awaiting response */
+	bool hs_cookie_retried;		/* resent once on a cookie reply */
 	int hs_slot;			/* slot the pending session will use */
 	uint64_t hs_sent_ns, hs_first_ns;
 	uint8_t last_ts[PROTO_TIMESTAMP_LEN];
@@ -178,6 +193,7 @@ struct shim_config {
 	bool no_cap_check;		/* benchmarks only: no capability check */
 	unsigned rekey_after_s;		/* PROTO_REKEY_AFTER_TIME_S; tests shorten it */
 	bool foreground;
+	struct shim_guard_cfg guard;	/* --underlay-guard, --underlay-allow */
 	struct shim_route routes[SHIM_ROUTES_MAX];	/* --route, service.c */
 	unsigned nroutes;
 };
@@ -196,6 +212,17 @@ struct tx_batch {
 	size_t used;
 };
 
+/* Received handshake messages waiting for the public-key work (hsqueue.c). */
+struct hs_item;
+struct hs_queue {
+	struct hs_item *items;		/* SHIM_HSQ, a ring */
+	unsigned head, len;
+	uint64_t under_load_until_ns;
+	uint64_t dh_window_ns;		/* start of the current second */
+	unsigned dh_in_window;		/* DH messages in it */
+	uint64_t cookies_sent;
+};
+
 struct shim;
 
 /* An epoll registration: the loop calls fn when fd is ready. */
@@ -211,6 +238,9 @@ struct shim {
 	struct shim_config cfg;
 	struct host_keys keys;
 	struct noise_static stat;
+	struct cookie_checker cookies;	/* macs sent to us, our cookies */
+	struct ratelimiter rl;		/* handshake budget per source */
+	struct hs_queue hsq;
 	struct token self;		/* own host token, verified */
 	uint8_t self_token[WIRE_TOKEN_MAX];
 	size_t self_token_len;
@@ -238,6 +268,7 @@ struct shim {
 	uint64_t now;			/* time of the current event */
 	int epfd;
 	struct ctl *ctl;
+	struct shim_guard guard;	/* guard.c */
 	struct shim_sync *sync;		/* sync.c: what we hold, cached */
 	uint64_t expiry_ns;		/* expiry.c: the last check */
 };
@@ -257,20 +288,33 @@ struct peer *shim_peer_by_pk(struct shim *s, const uint8_t pk[PROTO_KEY_LEN]);
 struct peer *shim_peer_by_addr(struct shim *s, const struct in6_addr *a);
 struct session *shim_session_by_index(struct shim *s, uint32_t index,
 				      struct peer **peer);
+int shim_session_slot(uint32_t index);
 uint32_t shim_index_make(const struct shim *s, const struct peer *p, int slot);
 int shim_slot_free(struct peer *p);
 void shim_session_clear(struct session *se);
 size_t shim_peer_no(const struct shim *s, const struct peer *p);
 
-/* handshake.c */
+/* handshake.c: the public-key work; bool: whether any was done */
 int shim_handshake_start(struct shim *s, struct peer *p);
-void shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
+bool shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
 			       const struct sockaddr *from, socklen_t fromlen);
-void shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
+bool shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
 			     const struct sockaddr *from, socklen_t fromlen);
-void shim_timers(struct shim *s, uint64_t now);
+void shim_handshake_cookie(struct shim *s, const uint8_t *buf, size_t len);
 struct session *shim_session_send(struct peer *p, uint64_t now);
 void shim_session_confirm(struct shim *s, struct peer *p, int slot);
+
+/* hsqueue.c */
+int shim_hsqueue_init(struct shim *s);
+void shim_hsqueue_free(struct shim *s);
+void shim_handshake_enqueue(struct shim *s, const uint8_t *buf, size_t len,
+			    const struct sockaddr *from, socklen_t fromlen);
+/* Serves queued handshake messages within the budget; true if some remain. */
+bool shim_handshake_drain(struct shim *s);
+bool shim_handshake_pending(const struct shim *s);
+
+/* timers.c */
+void shim_timers(struct shim *s, uint64_t now);
 
 /* announce.c */
 int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
@@ -283,21 +327,28 @@ bool shim_announce_receive(struct shim *s, struct peer *p,
 const struct peer_cap *shim_peer_cap(const struct peer *p, uint32_t epoch);
 int shim_epoch_load(struct shim *s);
 
-/* datapath.c */
+/* device.c */
+void shim_drop(struct shim *s, enum shim_drop d);
+int shim_datapath_init(struct shim *s);
+void shim_datapath_free(struct shim *s);
+
+/* send.c */
 void shim_tun_readable(struct shim *s);
-void shim_udp_readable(struct shim *s, struct udp_sock *u);
-void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
-		      const struct sockaddr *from, socklen_t fromlen);
 void shim_peer_mtu_update(struct shim *s, struct peer *p);
 int shim_send_control(struct shim *s, struct peer *p, const uint8_t *msg,
 		      size_t len);
 void shim_flush_queue(struct shim *s, struct peer *p);
-void shim_drop(struct shim *s, enum shim_drop d);
 void shim_tx_flush(struct shim *s);
-int shim_datapath_init(struct shim *s);
-void shim_datapath_free(struct shim *s);
+int shim_send_raw(struct shim *s, const struct sockaddr_storage *to,
+		  socklen_t tolen, const void *buf, size_t len);
 
-/* objects.c */
+/* receive.c */
+void shim_udp_readable(struct shim *s, struct udp_sock *u);
+void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
+		      const struct sockaddr *from, socklen_t fromlen);
+int shim_tun_write(struct shim *s, const uint8_t *pkt, size_t len);
+
+/* update.c */
 int shim_object_accept(struct shim *s, const uint8_t *bin, size_t len,
 		       bool *stored, const char **why);
 int shim_publish(struct shim *s, const uint8_t *bin, size_t len,

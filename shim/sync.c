@@ -42,7 +42,7 @@ struct shim_sync {
 	struct timespec mt_dir, mt_tokens;
 	struct sync_item *items;
 	size_t n;
-	uint8_t digest[PROTO_HASH_LEN];
+	uint8_t digest[PROTO_INVENTORY_DIGEST_LEN];
 	bool told_full;
 };
 
@@ -186,11 +186,11 @@ static struct shim_sync *holding(struct shim *s)
 	if (scan(s, y) < 0)
 		return NULL;
 	qsort(y->items, y->n, sizeof(*y->items), cmp_entry);
-	crypto_generichash_init(&h, NULL, 0, PROTO_HASH_LEN);
+	crypto_generichash_init(&h, NULL, 0, PROTO_INVENTORY_DIGEST_LEN);
 	for (size_t i = 0; i < y->n; i++)
 		crypto_generichash_update(&h, (const uint8_t *)&y->items[i].e,
 					  sizeof(y->items[i].e));
-	crypto_generichash_final(&h, y->digest, PROTO_HASH_LEN);
+	crypto_generichash_final(&h, y->digest, PROTO_INVENTORY_DIGEST_LEN);
 	y->mt_dir = sd.st_mtim;
 	y->mt_tokens = st.st_mtim;
 	y->valid = true;

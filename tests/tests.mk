@@ -4,20 +4,35 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(BUILD)/captun-tests
 
-$(UNIT_BIN): $(UNIT_OBJS) $(PAM_CAPD_PURE_OBJS) $(CAPD_LIB) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+$(UNIT_BIN): $(UNIT_OBJS) $(PAM_CAPD_PURE_OBJS) $(CAPD_LIB) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB) \
+		$(KBPF_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) $(BPF_LIBS)
+
+# the eBPF suites include the skeletons
+$(UNIT_OBJS): $(KBPF_SKELS)
 
 ALL_TARGETS += $(UNIT_BIN)
 
-# capinject: a hostile peer for the netns tests (tests/netns/test_hostile.sh).
-CAPINJECT_SRCS := $(wildcard tests/tools/*.c)
+# The Noise test vector is read from the source tree (a fresh clone has it).
+$(BUILD)/tests/unit/check_noise_vector.o: CFLAGS += -DTEST_VECTOR_DIR='"$(CURDIR)/tests/vectors"'
+
+# capinject: a hostile peer for the netns tests (tests/netns/test_hostile.sh);
+# capflood: a handshake flood (tests/netns/test_flood.sh), on the same
+# host-loading and link code.
+CAPFLOOD_SRCS := tests/tools/capflood.c
+CAPINJECT_SRCS := $(filter-out $(CAPFLOOD_SRCS),$(wildcard tests/tools/*.c))
 CAPINJECT_OBJS := $(CAPINJECT_SRCS:%.c=$(BUILD)/%.o)
 CAPINJECT := $(BUILD)/capinject
+CAPFLOOD := $(BUILD)/capflood
+INJECT_LIB_OBJS := $(BUILD)/tests/tools/inject_host.o $(BUILD)/tests/tools/inject_link.o
 
 $(CAPINJECT): $(CAPINJECT_OBJS) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-ALL_TARGETS += $(CAPINJECT)
+$(CAPFLOOD): $(BUILD)/tests/tools/capflood.o $(INJECT_LIB_OBJS) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+ALL_TARGETS += $(CAPINJECT) $(CAPFLOOD)
 
 # The test command of the README: install, build with sanitizers, run all
 # (the netns tests need root). Check's summary line comes last.
