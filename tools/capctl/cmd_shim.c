@@ -198,8 +198,7 @@ int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv)
 	if (optind < argc - 1)
 		return help_usage("shim", "unexpected argument '%s'", argv[optind + 1]);
 	json |= out_json();
-	if (json)
-		out_json_own();
+	out_json_set(json);
 	ret = ctl_query(path, "{\"cmd\":\"status\"}\n", &answer);
 	if (ret < 0)
 		return util_fail(CAPCTL_SYS, "is capshim running? (--socket PATH or --ifname NAME)",
@@ -210,8 +209,10 @@ int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv)
 				"%s: unexpected answer: %.200s", path, answer);
 		goto out;
 	}
-	if (json)
+	if (json) {
+		out_json_own();
 		fputs(answer, stdout);
+	}
 	else
 		ret = print(st);
 out:

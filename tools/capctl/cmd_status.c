@@ -257,6 +257,7 @@ static int print_json(struct view *v)
 	json_decref(o);
 	if (!out)
 		return util_fail(CAPCTL_SYS, "", "out of memory");
+	out_json_own();
 	puts(out);
 	free(out);
 	return CAPCTL_OK;
@@ -289,8 +290,7 @@ int cmd_status(struct capctl_ctx *ctx, int argc, char **argv)
 			return ret;
 	}
 	json |= out_json();
-	if (json)
-		out_json_own();
+	out_json_set(json);
 	if (optind < argc)
 		return help_usage("status", "unexpected argument '%s'", argv[optind]);
 	memset(&v, 0, sizeof(v));

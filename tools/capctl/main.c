@@ -61,9 +61,13 @@ int cli_common(struct capctl_ctx *ctx, int c, const char *verb, char **argv)
 	}
 }
 
-/* capctl help [VERB [SUB-VERB]] */
+/* capctl help [VERB [SUB-VERB]] [--json] */
 static int help(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[argc - 1], "--json") == 0) {
+		out_json_set(true);
+		argc--;
+	}
 	if (argc > 3)
 		return help_usage("help", "too many arguments");
 	return help_show(argc > 1 ? argv[1] : NULL);
