@@ -3,7 +3,7 @@
 
 usage: linger_probe.py OUT ADDR DELAY SECONDS [--rename] [--undumpable] [--thread]
 
-Appends to OUT "start PID", then, from DELAY seconds on and for SECONDS,
+Appends to OUT "start PID UNIX_MS", then, from DELAY seconds on and for SECONDS,
 tries a TCP connection to ADDR port 80 every 0.2 s (1 s time-out each):
 one line per try, "ok" or "no ERRNO-NAME"; last "end UNIX_MS". --rename
 changes its name and command line (comm, argv) to a kernel thread's;
@@ -57,7 +57,7 @@ def main():
         sys.argv[:] = ["[kworker/0:1]"]
     if "--undumpable" in flags:
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    log(out, "start %d" % os.getpid())
+    log(out, "start %d %d" % (os.getpid(), int(time.time() * 1000)))
     if "--thread" in flags:
         t = threading.Thread(target=tries, args=(out, addr, delay, seconds))
         t.start()

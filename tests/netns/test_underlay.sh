@@ -48,15 +48,9 @@ rules=$(inlab "$L" host2 nft list table inet "$TABLE")
 check_grep "host2 takes UDP 51900 from its peers' underlay addresses only" \
 	'ip saddr \{ 10\.99\.0\.2, 10\.99\.0\.4 \} udp dport 51900 accept' <(echo "$rules")
 check_grep "host2's last rule drops and counts" 'counter name "dropped" drop' <(echo "$rules")
-p=$(capshim_pid "$L" host2)
-check_eq "capshim holds no capability" "$(awk '/^CapEff/ {print $2}' "/proc/$p/status")" \
-	0000000000000000
-g=""
-for q in $(ip netns pids "$L-host2"); do
-	[ "$(cat "/proc/$q/comm" 2>/dev/null)" = capshim-guard ] && g=$q
-done
+check_eq "capshim holds no capability" "$(cap_eff "$(capshim_pid "$L" host2)")" 0000000000000000
 check_eq "its helper capshim-guard holds CAP_NET_ADMIN alone" \
-	"$(awk '/^CapEff/ {print $2}' "/proc/$g/status" 2>/dev/null)" 0000000000001000
+	"$(cap_eff "$(ns_pid_named "$L" host2 capshim-guard)")" 0000000000001000
 
 # ---- the lab's servers listen on overlay addresses ------------------------------------
 check "host2's web server listens on its overlay address" \
