@@ -180,5 +180,29 @@ expect 2 "a --config that is not there" "$BUILD/capd" --config "$T/none.conf"
 printf '[capd]\nbreak-glass-users = root;x\n' >"$T/bad3.conf"
 expect 2 "capd refuses a break-glass list it cannot read" "$BUILD/capd" --config "$T/bad3.conf"
 
+# ---- man pages and completion follow capctl's own manual -------------------------------
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+verbs=$("$C" --help | awk '/^VERBS/ { on = 1; next } /^[A-Z]/ { on = 0 } on && $1 ~ /^[a-z]/ { print $1 }' | sort -u)
+if bash "$ROOT/tools/man/mkman.sh" "$BUILD" "$T/man" 2>"$T/err"; then ok; else bad "mkman.sh: $(head -c 300 "$T/err")"; fi
+for v in $verbs; do
+	grep -q "^\.SS \"capctl $v\"" "$T/man/capctl.8" && ok || bad "capctl.8 lacks verb $v"
+done
+for o in $("$BUILD/capshim" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z][a-z0-9-]*' | grep -oE -- '--[a-z][a-z0-9-]*'); do
+	grep -qF -- "$(echo "$o" | sed 's/-/\\-/g')" "$T/man/capshim.8" && ok || bad "capshim.8 lacks $o"
+done
+for f in "$T/man"/*.8 "$ROOT"/docs/man/*; do
+	if LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$f" 2>&1 >/dev/null | grep -q .; then
+		bad "$(basename "$f"): man warns: $(LC_ALL=C.UTF-8 man -l "$f" 2>&1 >/dev/null | head -n 2)"
+	else ok; fi
+done
+comp=$(PATH=$BUILD:$PATH bash -c ". '$ROOT/dist/bash-completion/capctl'; _capctl_verbs" | sort -u)
+for v in $verbs; do
+	echo "$comp" | grep -qx "$v" && ok || bad "bash completion lacks verb $v"
+done
+got=$(PATH=$BUILD:$PATH bash -c ". '$ROOT/dist/bash-completion/capctl'; COMP_WORDS=(capctl renew --wi); COMP_CWORD=2; _capctl; echo \${COMPREPLY[*]}")
+[ "$got" = "--within" ] && ok || bad "completion of 'capctl renew --wi': '$got'"
+got=$(PATH=$BUILD:$PATH bash -c ". '$ROOT/dist/bash-completion/capctl'; COMP_WORDS=(capctl host b); COMP_CWORD=2; _capctl; echo \${COMPREPLY[*]}")
+[ "$got" = "bundle" ] && ok || bad "completion of 'capctl host b': '$got'"
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
