@@ -42,6 +42,7 @@ Suite *suite_capd_linger(void);
 Suite *suite_guard(void);
 Suite *suite_pam_capd(void);
 Suite *suite_kbpf(void);
+Suite *suite_flowrec(void);
 
 /* Big-endian fields written and read by hand, apart from the library. */
 void test_put_be64(uint8_t *p, uint64_t v);
