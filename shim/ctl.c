@@ -187,13 +187,15 @@ static json_t *status(struct shim *s)
 		      "peers", peers, "drops", drops,
 		      "conntrack", "entries", (json_int_t)cs.entries,
 		      "capacity", (json_int_t)cs.capacity);
-	if (o)
+	if (o) {
 		json_object_set_new(o, "handshakes", json_pack(
 			"{s:I, s:b, s:I, s:I, s:I}", "queued", (json_int_t)s->hsq.len,
 			"under_load", shim_now_ns() < s->hsq.under_load_until_ns,
 			"cookies_sent", (json_int_t)s->hsq.cookies_sent,
 			"budget_allowed", (json_int_t)s->rl.allowed,
 			"budget_refused", (json_int_t)s->rl.refused));
+		json_object_set_new(o, "flows", shim_flows_status(s));
+	}
 	return o ? o : error("out of memory");
 }
 

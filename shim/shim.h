@@ -10,9 +10,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
+
 #include "conntrack.h"
 #include "cookie.h"
 #include "guard.h"
+#include "flowlog.h"
 #include "inet.h"
 #include "mask.h"
 #include "noise.h"
@@ -145,6 +148,7 @@ struct peer {
 	uint64_t epoch_request_ns;	/* rate limit of our requests */
 	uint64_t announce_sent_ns;	/* rate limit of our answers */
 	uint64_t denied_report_ns;	/* rate limit of our refusal reports */
+	unsigned denied_reports;	/* reports sent since denied_report_ns */
 
 	struct queued queue[SHIM_QUEUE];
 	unsigned queue_len;
@@ -181,6 +185,9 @@ struct shim_config {
 	unsigned rekey_after_s;		/* PROTO_REKEY_AFTER_TIME_S; tests shorten it */
 	bool foreground;
 	struct shim_guard_cfg guard;	/* --underlay-guard, --underlay-allow */
+	uint64_t flow_max_bytes;		/* flows.log rotation size; 0: default */
+	unsigned flow_keep;		/* rotated flows.log files kept; 0: default */
+	unsigned flow_rate;		/* flow records a second before summaries */
 };
 
 /*
@@ -253,6 +260,7 @@ struct shim {
 	int epfd;
 	struct ctl *ctl;
 	struct shim_guard guard;	/* guard.c */
+	struct flowlog *flows;		/* DIR/flows.log (flows.c) */
 };
 
 uint64_t shim_now_ns(void);
@@ -339,6 +347,19 @@ void shim_publish_revocation(struct shim *s, struct peer *p);
 int shim_ctl_open(struct shim *s, const char *path);
 void shim_ctl_close(struct shim *s);
 int shim_ev_add(struct shim *s, struct shim_ev *ev);
+
+/* flows.c: denied flows recorded at both ends (common/flowrec.h) */
+int shim_flows_option(struct shim_config *cfg, int opt, const char *arg);
+int shim_flows_open(struct shim *s);
+void shim_flows_tick(struct shim *s);
+void shim_flows_close(struct shim *s);
+json_t *shim_flows_status(struct shim *s);
+void shim_flow_denied_tx(struct shim *s, struct peer *p, const struct inet_flow *f,
+			 const struct flowrec *attr, enum flowrec_via via,
+			 uint8_t id_out[FLOWREC_ID_LEN]);
+void shim_flow_reported(struct shim *s, struct peer *p, const uint8_t *msg);
+void shim_flow_denied_rx(struct shim *s, struct peer *p, uint32_t epoch,
+			 enum flowrec_reason reason, const struct inet_flow *f);
 
 /* log.c */
 void shim_log_syslog(bool on);
