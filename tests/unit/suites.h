@@ -43,6 +43,7 @@ Suite *suite_guard(void);
 Suite *suite_pam_capd(void);
 Suite *suite_kbpf(void);
 Suite *suite_flowrec(void);
+Suite *suite_report(void);
 
 /* Big-endian fields written and read by hand, apart from the library. */
 void test_put_be64(uint8_t *p, uint64_t v);

@@ -644,7 +644,8 @@ int report_finish(struct report *r)
 		}
 		sort_ctx = r;
 		sort_group = gi;
-		qsort(g->rows, g->n, sizeof(*g->rows), cmp_rows);
+		if (g->n)
+			qsort(g->rows, g->n, sizeof(*g->rows), cmp_rows);
 	}
 	r->flagged = calloc(st->flagged ? st->flagged : 1, sizeof(*r->flagged));
 	if (!r->flagged)
