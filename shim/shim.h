@@ -261,6 +261,12 @@ struct shim {
 	struct ctl *ctl;
 	struct shim_guard guard;	/* guard.c */
 	struct flowlog *flows;		/* DIR/flows.log (flows.c) */
+	struct {			/* the NFQUEUE reader, capqueue (queue.c) */
+		uint64_t first_ms, hello_ms;	/* monotonic; 0: never */
+		int num;
+		bool bypass, rules;
+		uint64_t accepted, denied;
+	} queue;
 };
 
 uint64_t shim_now_ns(void);
@@ -360,6 +366,10 @@ void shim_flow_denied_tx(struct shim *s, struct peer *p, const struct inet_flow 
 void shim_flow_reported(struct shim *s, struct peer *p, const uint8_t *msg);
 void shim_flow_denied_rx(struct shim *s, struct peer *p, uint32_t epoch,
 			 enum flowrec_reason reason, const struct inet_flow *f);
+
+/* queue.c: the NFQUEUE reader's verbs (queue/queue_proto.h) */
+json_t *shim_queue_request(struct shim *s, uid_t uid, const char *cmd, json_t *req);
+json_t *shim_queue_status(struct shim *s);
 
 /* log.c */
 void shim_log_syslog(bool on);
