@@ -328,7 +328,8 @@ void shim_flow_reported(struct shim *s, struct peer *p, const uint8_t *msg)
 }
 
 void shim_flow_denied_rx(struct shim *s, struct peer *p, uint32_t epoch,
-			 enum flowrec_reason reason, const struct inet_flow *f)
+			 enum flowrec_reason reason, const struct inet_flow *f,
+			 enum flowrec_via via)
 {
 	const struct peer_cap *cap = shim_peer_cap(p, epoch);
 	struct flowrec r;
@@ -345,7 +346,7 @@ void shim_flow_denied_rx(struct shim *s, struct peer *p, uint32_t epoch,
 	r.reason = reason;
 	if (reason == FLOWREC_R_CAPABILITY && !reason_peer(s, p, epoch, &r))
 		r.reason = FLOWREC_R_CAPABILITY;
-	r.via = FLOWREC_VIA_TUN;
+	r.via = via;
 	log_line(s, "receiver", p, &r, f);
 	if (s->flows)
 		flowlog_add(s->flows, &r, unix_ms());

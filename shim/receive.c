@@ -135,13 +135,13 @@ static void inbound(struct shim *s, struct peer *p, uint32_t epoch,
 	cap = shim_peer_cap(p, epoch);
 	if (!cap) {
 		shim_drop(s, DROP_RX_UNKNOWN_EPOCH);
-		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_UNKNOWN_EPOCH, &f);
+		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_UNKNOWN_EPOCH, &f, FLOWREC_VIA_TUN);
 		epoch_request(s, p, epoch);
 		return;
 	}
 	if (cap->superseded) {
 		shim_drop(s, DROP_RX_STALE_EPOCH);
-		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_STALE_EPOCH, &f);
+		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_STALE_EPOCH, &f, FLOWREC_VIA_TUN);
 		return;
 	}
 	allowed = mask_bit_test(&cap->mask, s->self.bit);
@@ -152,7 +152,7 @@ static void inbound(struct shim *s, struct peer *p, uint32_t epoch,
 	if (!allowed) {
 		shim_drop(s, DROP_RX_DENIED);
 		p->c.rx_denied++;
-		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_CAPABILITY, &f);
+		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_CAPABILITY, &f, FLOWREC_VIA_TUN);
 		return;
 	}
 deliver:

@@ -365,7 +365,11 @@ void shim_flow_denied_tx(struct shim *s, struct peer *p, const struct inet_flow 
 			 uint8_t id_out[FLOWREC_ID_LEN]);
 void shim_flow_reported(struct shim *s, struct peer *p, const uint8_t *msg);
 void shim_flow_denied_rx(struct shim *s, struct peer *p, uint32_t epoch,
-			 enum flowrec_reason reason, const struct inet_flow *f);
+			 enum flowrec_reason reason, const struct inet_flow *f,
+			 enum flowrec_via via);
+/* flows_attach.c: attach mode's ring-buffer records (kernel-bpf/attach_event.h) */
+struct attach_event;
+int shim_flow_attach_event(struct shim *s, const struct attach_event *e);
 
 /* queue.c: the NFQUEUE reader's verbs (queue/queue_proto.h) */
 json_t *shim_queue_request(struct shim *s, uid_t uid, const char *cmd, json_t *req);
