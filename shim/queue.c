@@ -91,10 +91,14 @@ static json_t *verdict(struct shim *s, json_t *req)
 	/* not a peer (or cut off): capshim drops it at the TUN, counted there */
 	allow = !p || p->disabled || s->cfg.no_cap_check || s->cfg.skip_sender_check ||
 		mask_bit_test(&s->cap.mask, p->bit);
-	if (allow)
+	if (allow) {
 		s->queue.accepted++;
-	else
+	} else {
+		/* counted as capshim's own refusals are: the packet never reaches it */
 		s->queue.denied++;
+		shim_drop(s, DROP_TX_DENIED);
+		p->c.tx_denied++;
+	}
 	return json_pack("{s:b, s:s}", "ok", 1, "v", allow ? "a" : "d");
 }
 
