@@ -94,6 +94,21 @@ static int print(json_t *st)
 			any = true;
 		}
 	printf("%s\n", any ? "" : " none");
+	v = json_object_get(st, "nfqueue");
+	if (json_is_object(v))
+		printf("nfqueue: reader %s, queue %lld, %lld accepted, %lld denied: %s\n",
+		       str(v, "reader"), (long long)json_integer_value(json_object_get(v, "queue")),
+		       (long long)json_integer_value(json_object_get(v, "accepted")),
+		       (long long)json_integer_value(json_object_get(v, "denied")), str(v, "note"));
+	v = json_object_get(st, "flows");
+	if (json_is_object(v))
+		printf("flow records: %lld taken, %lld written one by one, %lld in summaries, "
+		       "%lld lost, %lld rotations\n",
+		       (long long)json_integer_value(json_object_get(v, "records")),
+		       (long long)json_integer_value(json_object_get(v, "lines")),
+		       (long long)json_integer_value(json_object_get(v, "summarised")),
+		       (long long)json_integer_value(json_object_get(v, "lost")),
+		       (long long)json_integer_value(json_object_get(v, "rotations")));
 	return CAPCTL_OK;
 }
 
