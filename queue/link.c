@@ -303,7 +303,7 @@ void capqueue_link_tick(struct capqueue_link *l)
 	if (l->fd < 0 && now - l->last_try_ms >= RECONNECT_MS)
 		connect_shim(l);
 	if (l->fd >= 0 && l->count && now - l->fifo[l->head].sent_ms > QUEUE_ANSWER_TIMEOUT_MS)
-		disconnect(l, "no answer within a second");
+		disconnect(l, "no answer within 3 seconds");
 	if (l->fd >= 0 && now - l->last_hello_ms >= QUEUE_HELLO_MS) {
 		hello(l);
 		capqueue_link_io(l, false, true);

@@ -25,7 +25,8 @@
 enum queue_proto {
 	QUEUE_HELLO_MS = 1000,
 	QUEUE_STALE_MS = 3000,		/* no hello for this long: reader gone */
-	QUEUE_ANSWER_TIMEOUT_MS = 1000,	/* capshim silent this long: fail closed */
+	QUEUE_ANSWER_TIMEOUT_MS = 3000,	/* capshim silent this long: fail closed (it
+					   may stall a second on a slow client) */
 	QUEUE_DEFAULT_NUM = 4700,
 	QUEUE_DEFAULT_MARK = 0x00470000,
 };

@@ -16,6 +16,7 @@
  * nft queue rule does not on kernels without CONFIG_NFT_QUEUE).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,10 @@ static int run(char *const argv[])
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen("/dev/null", "w", stderr);
+		int null = open("/dev/null", O_WRONLY);
+
+		if (null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(126);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
