@@ -24,3 +24,11 @@ bench-net: all
 # Keep the objects (they are intermediates of the pattern rule above), so
 # that a second `make` has nothing to do.
 .SECONDARY: $(BENCH_SRCS:%.c=$(BUILD)/%.o)
+
+# `make bench-audit`: the NFQUEUE path's cost (connection rate, connect
+# latency, throughput, with and without the queue) and `capctl audit
+# report` over 1,000,000 records (root; a few minutes).
+bench-audit: all
+	bash bench/audit/run.sh
+
+.PHONY: bench-audit

@@ -14,6 +14,7 @@
  *   ctl.c      the control socket
  *   shimlink.c capd's client of capshim's control socket
  *   watch.c    inotify on the state directory
+ *   flows.c    the denied-flow records capshim wrote, served by cursor
  *   daemon.c   logging, clocks, privileges, detaching
  *   linger.c   the one rule at every session end; users found running
  *   procs.c    which users run processes on this host (/proc)
@@ -50,6 +51,9 @@ enum capd_limit {
 	CAPD_HASH_LEN = 32,		/* BLAKE2b-256 of an audit line */
 	CAPD_MASK_TEXT = 4096,		/* "0-3,7,..." of a full mask fits */
 	CAPD_STATE_MAX = 16 << 20,	/* largest capd.state read */
+	CAPD_FLOWS_MAX = 100000,	/* flow records in one "flows" answer */
+	CAPD_FLOWS_DEFAULT = 5000,
+	CAPD_FLOWS_BYTES = 4 << 20,	/* bytes of records in one answer */
 };
 
 enum capd_on_invalid {
@@ -326,6 +330,7 @@ enum capd_verb {
 	CAPD_VERB_LIST,
 	CAPD_VERB_STATUS,
 	CAPD_VERB_PUBLISH,
+	CAPD_VERB_FLOWS,
 };
 
 struct capd_request {
@@ -336,6 +341,8 @@ struct capd_request {
 	bool no_token_skip;		/* open: "no_token":"skip" */
 	uint64_t session;		/* close by id (0: by pid) */
 	json_t *objects;		/* publish: array of strings */
+	uint64_t since;			/* flows: records after this seq */
+	unsigned max;			/* flows: at most this many */
 	bool adopt;			/* a break-glass login pam_capd let in (breakglass.c) */
 };
 
@@ -365,6 +372,9 @@ int capd_apply(struct capd *d, bool force);
 void capd_refresh(struct capd *d);
 void capd_tick(struct capd *d);
 void capd_cap_local(const struct capd *d, struct mask *out, bool *isolate);
+
+/* flows.c */
+json_t *capd_flows_answer(struct capd *d, uint64_t since, unsigned max);
 
 /* publish.c */
 json_t *capd_publish_run(struct capd *d, json_t *objects);

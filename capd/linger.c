@@ -219,7 +219,7 @@ void capd_linger_tick(struct capd *d)
 	i = 0;
 	while (i < d->table.n) {
 		struct capd_session *s = d->table.s[i];
-		uint32_t uid = uid_of(s->user);
+		uint32_t uid = s->lingering ? uid_of(s->user) : NO_UID;
 		const struct capd_procs_hit *h = hit_of(hits, n, uid);
 
 		if (s->lingering &&

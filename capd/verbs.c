@@ -181,6 +181,8 @@ json_t *capd_verbs_answer(struct capd *d, const struct capd_request *req,
 		return status_verb(d);
 	case CAPD_VERB_PUBLISH:
 		return capd_publish_run(d, req->objects);
+	case CAPD_VERB_FLOWS:
+		return capd_flows_answer(d, req->since, req->max);
 	}
 	return capd_error("unknown verb");
 }

@@ -11,6 +11,9 @@ DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
 DEB_PACKAGES += bpftool libbpf-dev
 # hardening (tests/netns/test_linger.sh, test_underlay.sh): su/sudo/at logins, the guard
 DEB_PACKAGES += sudo at nftables
+# NFQUEUE attribution (queue/), and the audit report's page checked in a browser
+DEB_PACKAGES += libnetfilter-queue-dev iptables
+DEB_PACKAGES += chromium
 
 # faketime: the lockout test signs a token that has already expired.
 DEB_PACKAGES += faketime

@@ -92,6 +92,17 @@ static const char usage_text[] =
 "      --test-rekey-after SECONDS\n"
 "                       FOR TESTS ONLY: rekey sessions after SECONDS instead\n"
 "                       of 120, to exercise key rotation in a short test\n"
+"      --flow-log-max-bytes BYTES\n"
+"                       rotate DIR/flows.log, the denied-flow records, past\n"
+"                       BYTES (default 16777216, at least 65536)\n"
+"      --flow-log-files N\n"
+"                       rotated files kept, flows.log.1 .. flows.log.N\n"
+"                       (default 4): the records never take more than\n"
+"                       (N + 1) * BYTES on disk\n"
+"      --flow-log-rate N\n"
+"                       denied flows written one line each per second\n"
+"                       (default 50, burst 4 * N); past that, one summary\n"
+"                       line a second per kind says \"and N more like this\"\n"
 "      --bench-no-capability-check\n"
 "                       FOR BENCHMARKS ONLY: deliver and send without any\n"
 "                       capability check, to measure what the check costs\n"
@@ -131,6 +142,9 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "test-rekey-after", required_argument, NULL, 'R' },
 		{ "underlay-guard", no_argument, NULL, 'G' },
 		{ "underlay-allow", required_argument, NULL, 'A' },
+		{ "flow-log-max-bytes", required_argument, NULL, 'X' },
+		{ "flow-log-files", required_argument, NULL, 'K' },
+		{ "flow-log-rate", required_argument, NULL, 'L' },
 		{ "route", required_argument, NULL, 'r' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
@@ -237,6 +251,12 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 				fprintf(stderr, "capshim: --underlay-allow %s\n", guard_err);
 				return -EINVAL;
 			}
+			break;
+		case 'X':
+		case 'K':
+		case 'L':
+			if (shim_flows_option(cfg, c, optarg) < 0)
+				return -EINVAL;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -381,6 +401,7 @@ static void on_timer(struct shim *s, struct shim_ev *ev, uint32_t events)
 		last_ct = now;
 	}
 	shim_tx_flush(s);
+	shim_flows_tick(s);
 }
 
 static int run(struct shim *s)
@@ -478,6 +499,11 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		shim_log(LOG_WARNING, "UDP port %u (IPv6): %s; IPv4 underlay only",
 			 s.cfg.port, strerror(-ret));
+	ret = shim_flows_open(&s);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "%s/flows.log: %s", s.cfg.dir, strerror(-ret));
+		goto out_udp;
+	}
 	if (setup_tun(&s) < 0)
 		goto out_udp;
 	for (size_t i = 0; i < s.npeers; i++)
@@ -531,6 +557,7 @@ out_ep:
 out_tun:
 	tun_close(&s.tun);
 out_udp:
+	shim_flows_close(&s);
 	udp_close(&s.udp4);
 	udp_close(&s.udp6);
 out_data:

@@ -33,7 +33,8 @@
  *   PROTO_CTL_EPOCH_REQUEST  struct proto_epoch_request: "announce this".
  *   PROTO_CTL_DENIED         struct proto_denied: the sender refused a
  *                            flow to this receiver (its capability lacks
- *                            the receiver), so that both ends record it.
+ *                            the receiver), with its flow id, so that
+ *                            both ends record it under one id.
  *   PROTO_CTL_OBJECT         struct proto_object, then one signed object
  *                            of the authority (a token or a revocation
  *                            list, wire.h) to store if newer and pass on.
@@ -207,16 +208,17 @@ enum {
 struct proto_denied {
 	uint8_t ctl;			/* PROTO_CTL_DENIED */
 	uint8_t proto;			/* IPPROTO_* of the refused packet */
-	uint8_t reserved[2];		/* zero */
+	uint8_t reserved[2];		/* [0]: the sender's enum flowrec_reason; [1] zero */
 	uint32_t epoch;			/* the sender's capability epoch */
 	uint16_t sport, dport;		/* ports (ICMP echo: identifier) */
 	uint8_t src[16], dst[16];	/* IPv6 or v4-mapped */
+	uint8_t flow[8];		/* the sender's flow id (common/flowrec.h) */
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct proto_object) == 4, "object");
 _Static_assert(sizeof(struct proto_inventory) == 36, "inventory");
 _Static_assert(sizeof(struct proto_inventory_entry) == 24, "inventory entry");
-_Static_assert(sizeof(struct proto_denied) == 44, "denied");
+_Static_assert(sizeof(struct proto_denied) == 52, "denied");
 _Static_assert(sizeof(struct proto_initiation) == 148, "initiation");
 _Static_assert(sizeof(struct proto_response) == 92, "response");
 _Static_assert(sizeof(struct proto_cookie_reply) == 64, "cookie reply");

@@ -51,27 +51,6 @@ int shim_tun_write(struct shim *s, const uint8_t *pkt, size_t len)
 }
 
 
-/* A peer's report that it refused a flow to us: logged with its users. */
-static void denied_reported(struct shim *s, struct peer *p, const uint8_t *msg)
-{
-	const struct peer_cap *cap;
-	struct proto_denied d;
-	struct inet_flow f;
-
-	memcpy(&d, msg, sizeof(d));
-	memset(&f, 0, sizeof(f));
-	f.proto = d.proto;
-	f.sport = be16toh(d.sport);
-	f.dport = be16toh(d.dport);
-	memcpy(&f.src, d.src, sizeof(f.src));
-	memcpy(&f.dst, d.dst, sizeof(f.dst));
-	cap = shim_peer_cap(p, be32toh(d.epoch));
-	p->c.denied_reported++;
-	shim_log_denied(s, "receiver, refused at the sender", p, cap ? cap->users : "?",
-			be32toh(d.epoch), &f, "sender's capability lacks this host");
-}
-
-
 static void epoch_request(struct shim *s, struct peer *p, uint32_t epoch)
 {
 	struct proto_epoch_request rq;
@@ -93,7 +72,7 @@ static void control(struct shim *s, struct peer *p, const uint8_t *msg, size_t l
 		return;
 	}
 	if (len == sizeof(struct proto_denied) && msg[0] == PROTO_CTL_DENIED) {
-		denied_reported(s, p, msg);
+		shim_flow_reported(s, p, msg);
 		return;
 	}
 	if (len >= 1 && msg[0] == PROTO_CTL_OBJECT) {
@@ -160,11 +139,13 @@ static void inbound(struct shim *s, struct peer *p, uint32_t epoch,
 	cap = shim_peer_cap(p, epoch);
 	if (!cap) {
 		shim_drop(s, DROP_RX_UNKNOWN_EPOCH);
+		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_UNKNOWN_EPOCH, &f, FLOWREC_VIA_TUN);
 		epoch_request(s, p, epoch);
 		return;
 	}
 	if (cap->superseded) {
 		shim_drop(s, DROP_RX_STALE_EPOCH);
+		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_STALE_EPOCH, &f, FLOWREC_VIA_TUN);
 		return;
 	}
 	allowed = mask_bit_test(&cap->mask, s->self.bit);
@@ -175,8 +156,7 @@ static void inbound(struct shim *s, struct peer *p, uint32_t epoch,
 	if (!allowed) {
 		shim_drop(s, DROP_RX_DENIED);
 		p->c.rx_denied++;
-		shim_log_denied(s, "receiver", p, cap->users, epoch, &f,
-				"sender's capability lacks this host");
+		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_CAPABILITY, &f, FLOWREC_VIA_TUN);
 		return;
 	}
 deliver:

@@ -18,7 +18,6 @@
 
 #include "shim.h"
 
-#define DENIED_REPORT_GAP_NS UINT64_C(50000000)
 
 /* The peer a queued datagram goes to, by endpoint. */
 static struct peer *peer_by_endpoint(struct shim *s, const struct udp_msg *m)
@@ -281,32 +280,6 @@ void shim_flush_queue(struct shim *s, struct peer *p)
 	shim_tx_flush(s);
 }
 
-/*
- * Tells the peer we refused a flow to it, so that the receiving end
- * records the refusal too (it never sees the packet). Rate-limited per
- * peer; without a session there is no one to tell.
- */
-static void report_denied(struct shim *s, struct peer *p, const struct inet_flow *f)
-{
-	struct proto_denied d;
-
-	if (p->denied_report_ns && s->now - p->denied_report_ns < DENIED_REPORT_GAP_NS)
-		return;
-	if (!shim_session_send(p, s->now))
-		return;
-	memset(&d, 0, sizeof(d));
-	d.ctl = PROTO_CTL_DENIED;
-	d.proto = f->proto;
-	d.epoch = htobe32(s->cap.epoch);
-	d.sport = htobe16(f->sport);
-	d.dport = htobe16(f->dport);
-	memcpy(d.src, &f->src, sizeof(d.src));
-	memcpy(d.dst, &f->dst, sizeof(d.dst));
-	p->denied_report_ns = s->now;
-	shim_send_control(s, p, (const uint8_t *)&d, sizeof(d));
-}
-
-
 /* One inner packet from the TUN. */
 static int outbound(void *arg, const uint8_t *pkt, size_t len)
 {
@@ -335,10 +308,8 @@ static int outbound(void *arg, const uint8_t *pkt, size_t len)
 	if (!allowed && !s->cfg.skip_sender_check) {
 		shim_drop(s, DROP_TX_DENIED);
 		p->c.tx_denied++;
-		shim_log_denied(s, "sender", p, s->cap.users, s->cap.epoch, &f,
-				"own capability lacks the destination");
 		refuse(s, pkt, len, &f);
-		report_denied(s, p, &f);
+		shim_flow_denied_tx(s, p, &f, NULL, FLOWREC_VIA_TUN, NULL);
 		return 0;
 	}
 send:

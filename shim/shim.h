@@ -10,9 +10,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
+
 #include "conntrack.h"
 #include "cookie.h"
 #include "guard.h"
+#include "flowlog.h"
 #include "inet.h"
 #include "mask.h"
 #include "noise.h"
@@ -145,6 +148,7 @@ struct peer {
 	uint64_t epoch_request_ns;	/* rate limit of our requests */
 	uint64_t announce_sent_ns;	/* rate limit of our answers */
 	uint64_t denied_report_ns;	/* rate limit of our refusal reports */
+	unsigned denied_reports;	/* reports sent since denied_report_ns */
 
 	struct queued queue[SHIM_QUEUE];
 	unsigned queue_len;
@@ -194,6 +198,9 @@ struct shim_config {
 	unsigned rekey_after_s;		/* PROTO_REKEY_AFTER_TIME_S; tests shorten it */
 	bool foreground;
 	struct shim_guard_cfg guard;	/* --underlay-guard, --underlay-allow */
+	uint64_t flow_max_bytes;		/* flows.log rotation size; 0: default */
+	unsigned flow_keep;		/* rotated flows.log files kept; 0: default */
+	unsigned flow_rate;		/* flow records a second before summaries */
 	struct shim_route routes[SHIM_ROUTES_MAX];	/* --route, service.c */
 	unsigned nroutes;
 };
@@ -269,6 +276,13 @@ struct shim {
 	int epfd;
 	struct ctl *ctl;
 	struct shim_guard guard;	/* guard.c */
+	struct flowlog *flows;		/* DIR/flows.log (flows.c) */
+	struct {			/* the NFQUEUE reader, capqueue (queue.c) */
+		uint64_t first_ms, hello_ms;	/* monotonic; 0: never */
+		int num;
+		bool bypass, rules;
+		uint64_t accepted, denied;
+	} queue;
 	struct shim_sync *sync;		/* sync.c: what we hold, cached */
 	uint64_t expiry_ns;		/* expiry.c: the last check */
 };
@@ -361,6 +375,26 @@ int shim_ctl_open(struct shim *s, const char *path);
 void shim_ctl_close(struct shim *s);
 int shim_ev_add(struct shim *s, struct shim_ev *ev);
 
+/* flows.c: denied flows recorded at both ends (common/flowrec.h) */
+int shim_flows_option(struct shim_config *cfg, int opt, const char *arg);
+int shim_flows_open(struct shim *s);
+void shim_flows_tick(struct shim *s);
+void shim_flows_close(struct shim *s);
+json_t *shim_flows_status(struct shim *s);
+void shim_flow_denied_tx(struct shim *s, struct peer *p, const struct inet_flow *f,
+			 const struct flowrec *attr, enum flowrec_via via,
+			 uint8_t id_out[FLOWREC_ID_LEN]);
+void shim_flow_reported(struct shim *s, struct peer *p, const uint8_t *msg);
+void shim_flow_denied_rx(struct shim *s, struct peer *p, uint32_t epoch,
+			 enum flowrec_reason reason, const struct inet_flow *f,
+			 enum flowrec_via via);
+/* flows_attach.c: attach mode's ring-buffer records (kernel-bpf/attach_event.h) */
+struct attach_event;
+int shim_flow_attach_event(struct shim *s, const struct attach_event *e);
+
+/* queue.c: the NFQUEUE reader's verbs (queue/queue_proto.h) */
+json_t *shim_queue_request(struct shim *s, uid_t uid, const char *cmd, json_t *req);
+json_t *shim_queue_status(struct shim *s);
 /* hostadd.c: a host that joins while capshim runs. */
 void shim_peer_add(struct shim *s, const struct token *t, const uint8_t *bin,
 		   size_t len, char *report, size_t cap);

@@ -159,6 +159,9 @@ except socket.timeout:
 	# what systemd does for StateDirectory= and RuntimeDirectory=
 	srv "$name" sh -c 'mkdir -p /var/lib/captun /run/captun && chmod 700 /var/lib/captun &&
 		chmod 755 /run/captun'
+	# DEP_STRACE=DIR: every system call the daemon makes goes to DIR (to
+	# hold against the unit's SystemCallFilter=; not part of make check)
+	[ -n "${DEP_STRACE:-}" ] && exec="strace -f -qq -o $DEP_STRACE/$name-$unit.strace $exec"
 	# shellcheck disable=SC2086 # ExecStart's words, as systemd splits them
 	NOTIFY_SOCKET=$sock nsenter -t "${SRV_HOLD[$name]}" -m -n -- $exec \
 		</dev/null >>"$d/$unit.log" 2>&1 &

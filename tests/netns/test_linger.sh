@@ -91,6 +91,8 @@ print(json.dumps({
     "outlived": bool(reap) and ms(reap["time"]) >= end,
     "narrow": bool(before) and before[-1] == "3" and all(m == "3" for m in during),
     "widen_ms": widened - end if widened else -1,
+    "events": ["%s %s %s %s %s" % (e["time"][11:], e["event"], e.get("session", ""),
+                                   e.get("service", ""), e.get("mask", "")) for e in ev],
 }))
 PY
 }
@@ -116,6 +118,9 @@ judge() {
 	check_eq "$name: ... that lingered after its way in ended" "$(jget "$a" "d['linger']")" true
 	check_eq "$name: ... and outlived A's code" "$(jget "$a" "d['outlived']")" true
 	check_eq "$name: host1's capability stayed 3 all the while" "$(jget "$a" "d['narrow']")" true
+	if [ "$(jget "$a" "d['narrow']")" != true ]; then
+		jget "$a" "chr(10).join(d['events'])" | sed 's/^/#   /'
+	fi
 	ms=$(jget "$a" "d['widen_ms']")
 	check_ge "$name: A's code gone: host1 widened (capshim holds 2-3)" "$ms" 0
 	check_lt "$name: ... within a second of its end (${ms} ms)" "$ms" "$WIDEN_MS"

@@ -172,6 +172,9 @@ int main(void)
 	srunner_add_suite(sr, suite_guard());
 	srunner_add_suite(sr, suite_pam_capd());
 	srunner_add_suite(sr, suite_kbpf());
+	srunner_add_suite(sr, suite_flowrec());
+	srunner_add_suite(sr, suite_report());
+	srunner_add_suite(sr, suite_flows_attach());
 	srunner_add_suite(sr, suite_config());
 
 	srunner_run_all(sr, CK_NORMAL);

@@ -42,6 +42,9 @@ Suite *suite_capd_linger(void);
 Suite *suite_guard(void);
 Suite *suite_pam_capd(void);
 Suite *suite_kbpf(void);
+Suite *suite_flowrec(void);
+Suite *suite_report(void);
+Suite *suite_flows_attach(void);
 Suite *suite_config(void);
 
 /* Big-endian fields written and read by hand, apart from the library. */

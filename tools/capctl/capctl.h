@@ -232,6 +232,9 @@ void issue_plan_free(struct issue_plan *plan);
 int issue_sync(struct capctl_ctx *ctx, const struct policy *p,
 	       const struct issue_opts *o);
 
+/* sockq.c: one request line to a daemon's socket, one answer line back. */
+enum { SOCKQ_TIMEOUT_S = 5 };
+int sockq_request(const char *path, const char *req, size_t max, char **out);
 /* out.c: text for people, or one JSON object with --json. */
 void out_json_set(bool on);
 bool out_json(void);
@@ -270,8 +273,9 @@ int cmd_revoke(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_token(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_status(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv);
-int ctl_query(const char *path, const char *req, char **out);
 int cmd_publish(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_audit(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_why(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_renew(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_metrics(struct capctl_ctx *ctx, int argc, char **argv);
 

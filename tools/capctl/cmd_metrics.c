@@ -18,6 +18,8 @@
 #include "fileio.h"
 #include "version.h"
 
+enum { METRICS_ANSWER_MAX = 4 << 20 };
+
 struct prom {
 	char *buf;
 	size_t len, cap;
@@ -198,7 +200,7 @@ static json_t *status_of(const char *what, const char *path)
 	json_error_t jerr;
 	char *answer = NULL;
 	json_t *st = NULL;
-	int ret = ctl_query(path, "{\"cmd\":\"status\"}\n", &answer);
+	int ret = sockq_request(path, "{\"cmd\":\"status\"}\n", METRICS_ANSWER_MAX, &answer);
 
 	if (ret == 0)
 		st = json_loads(answer, 0, &jerr);

@@ -23,7 +23,8 @@ bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say() { printf '   %s\n' "$*"; }
 fail() { echo "demo: $*" >&2; exit 1; }
 
-cleanup() { "$CAPLAB" down "$LAB" >/dev/null 2>&1 || true; }
+AUDIT_DIR=$(mktemp -d /tmp/captun-demo-audit.XXXXXX)
+cleanup() { "$CAPLAB" down "$LAB" >/dev/null 2>&1 || true; rm -rf "$AUDIT_DIR"; }
 trap cleanup EXIT
 
 addr() { "$CAPLAB" addr "$LAB" "$1"; }
@@ -158,6 +159,17 @@ for host in sorted(os.listdir(root)):
           ", ".join("%s %d" % kv for kv in sorted(events.items())) or "no events",
           ", ".join("%s %d" % kv for kv in sorted(users.items())) or "-"))
 PY
+
+bold "Audit report: every denied flow, both ends joined"
+socks=()
+for h in host1 host2 host3; do socks+=(--capd "/run/caplab/$LAB/hosts/$h/capd.sock"); done
+"$BIN/capctl" audit pull "${socks[@]}" --out "$AUDIT_DIR" 2>&1 | sed 's/^/   /'
+"$BIN/capctl" audit verify --quiet "$AUDIT_DIR"/*.flows && say "verify: every host's chain is intact"
+"$BIN/capctl" audit report --flows "$AUDIT_DIR"/*.flows | sed 's/^/   /'
+"$BIN/capctl" audit report --html "$AUDIT_DIR/report.html" "$AUDIT_DIR"/*.flows >/dev/null
+say "(and one self-contained HTML page: capctl audit report --html FILE)"
+say "Why was A's curl from host1 to host2 refused?"
+"$CAPLAB" capctl "$LAB" why host1 host2 --user A --port 80 | sed 's/^/   /'
 
 bold "Tearing the lab down"
 cleanup
