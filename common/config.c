@@ -231,7 +231,7 @@ int config_load(const char *path, struct config *c, char *err, size_t errcap)
 			l = trim(l + 1);
 			if (!listed(sections, l)) {
 				ret = fail(err, errcap, "%s:%u: unknown section '[%s]' (known: "
-					   "capshim, capd, capctl, pam_capd)", path, no, l);
+					   "capshim, capd, capqueue, capctl, pam_capd)", path, no, l);
 				break;
 			}
 			snprintf(section, sizeof(section), "%s", l);

@@ -34,7 +34,7 @@ enum config_limit {
 };
 
 /* The sections a file may have: one per captun program that reads it. */
-#define CONFIG_SECTIONS { "capshim", "capd", "capctl", "pam_capd", NULL }
+#define CONFIG_SECTIONS { "capshim", "capd", "capqueue", "capctl", "pam_capd", NULL }
 /* The keys of the global part (before any section). */
 #define CONFIG_GLOBAL_KEYS { "dir", NULL }
 

@@ -21,16 +21,16 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
 PAMDIR ?= $(if $(MULTIARCH),/lib/$(MULTIARCH)/security,/lib/security)
 
-MAN_GEN := capctl.8 capshim.8 capd.8
+MAN_GEN := capctl.8 capshim.8 capd.8 $(if $(wildcard queue/main.c),capqueue.8)
 MAN_HAND := $(notdir $(wildcard docs/man/*.[58]))
 UNITS_IN := $(wildcard dist/systemd/*.in)
 UNITS := $(notdir $(UNITS_IN:.in=)) $(notdir $(wildcard dist/systemd/*.timer))
-INSTALL_BINS := capshim capd capctl
+INSTALL_BINS := capshim capd capctl $(if $(wildcard queue/main.c),capqueue)
 
-$(BUILD)/man/capctl.8: $(CAPCTL) $(CAPSHIM) $(CAPD) tools/man/mkman.sh
+$(BUILD)/man/capctl.8: $(CAPCTL) $(CAPSHIM) $(CAPD) $(CAPQUEUE) tools/man/mkman.sh
 	bash tools/man/mkman.sh $(BUILD) $(BUILD)/man
 
-$(BUILD)/man/capshim.8 $(BUILD)/man/capd.8: $(BUILD)/man/capctl.8
+$(BUILD)/man/capshim.8 $(BUILD)/man/capd.8 $(BUILD)/man/capqueue.8: $(BUILD)/man/capctl.8
 
 $(BUILD)/systemd/%: dist/systemd/%.in
 	@mkdir -p $(dir $@)

@@ -41,13 +41,14 @@ check "units verify (systemd-analyze verify, installed tree)" srv srv1 \
 	systemd-analyze verify /lib/systemd/system/captun-shim.service \
 	/lib/systemd/system/captun-capd.service /lib/systemd/system/captun-renew.timer \
 	/lib/systemd/system/captun-renew.service /lib/systemd/system/captun-metrics.timer \
-	/lib/systemd/system/captun-metrics.service
-for u in shim capd; do
-	score=$(srv srv1 systemd-analyze security --offline=true \
+	/lib/systemd/system/captun-metrics.service /lib/systemd/system/captun-queue.service
+for u in shim capd queue; do
+	verdict=$(srv srv1 systemd-analyze security --offline=true \
 		"/lib/systemd/system/captun-$u.service" 2>/dev/null |
-		sed -n 's/.*exposure level for .*: \([0-9.]*\) .*/\1/p')
-	echo "# systemd-analyze security captun-$u.service: $score"
-	check "captun-$u.service exposure $score is below 3 (OK)" awk -v s="$score" 'BEGIN { exit !(s != "" && s < 3) }'
+		sed -n 's/.*exposure level for .*: \([0-9.]* [A-Z]*\).*/\1/p')
+	echo "# systemd-analyze security captun-$u.service: $verdict"
+	check "captun-$u.service: exposure '$verdict' is OK or better" \
+		sh -c "echo '$verdict' | grep -Eq '^[0-9.]+ (OK|SAFE|PERFECT)\$'"
 done
 
 # ---- sections 3-6: authority, keys, hosts, bundles, join -----------------------

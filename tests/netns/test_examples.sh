@@ -49,12 +49,15 @@ declare -A PRE=(
 	[publish]="$INIT; $KEYS; $H1; capctl host add host2 --bit 2 --overlay 10.77.0.2 >/dev/null; capctl user add alice --reach host1 >/dev/null; $RUN_SHIM"
 	[metrics]="$INIT; $KEYS; $H1; $RUN_SHIM; mkdir -p /var/lib/prometheus/node-exporter"
 	[help]=""
+	[audit]="$INIT; $KEYS; $H1; capctl user add alice --reach host1 >/dev/null; $RUN_SHIM"
+	[why]="$INIT; $KEYS; capctl host add host2 --bit 2 --overlay 10.77.0.2 >/dev/null; $H1; capctl user add A --reach host1 >/dev/null; $RUN_SHIM"
 	[capshim]="$INIT; $KEYS; $H1; $RUN_SHIM"
 	[capd]="$INIT; $KEYS; $H1; $RUN_SHIM"
 )
 # Pages whose example talks to running daemons: which ones to start first.
 declare -A DAEMONS=([shim]=captun-shim [publish]="captun-shim captun-capd"
-	[metrics]="captun-shim captun-capd" [capd]=captun-shim)
+	[metrics]="captun-shim captun-capd" [capd]=captun-shim
+	[audit]="captun-shim captun-capd" [why]="captun-shim captun-capd")
 
 n=0
 run_page() { # PAGE EXAMPLE_TEXT [background]
@@ -104,7 +107,13 @@ run_page capshim "$("$BIN/capshim" --help | daemon_example)" \
 run_page capd "$("$BIN/capd" --help | daemon_example)" \
 	"test -S /run/captun/capd.sock && capctl metrics | grep -q 'captun_up{daemon=\"capd\"} 1'"
 
-# The README: each command of each ```sh block.
+# The README: each command of each ```sh block; the capctl ones on a host
+# of a network with hosts host1 and host2 and users A and alice.
+PRE[readme]="${PRE[why]}; capctl user add alice --reach host1 >/dev/null"
+DAEMONS[readme]="captun-shim captun-capd"
+srv_up exreadme 192.0.2.9 && srv exreadme sh -c "cd /root && ${PRE[readme]}" >/dev/null 2>&1 &&
+	srv_unit exreadme captun-shim.service && srv_unit exreadme captun-capd.service ||
+	not_ok "README: the sandbox for its capctl commands"
 awk '/^```sh/ { on = 1; next } /^```/ { on = 0 } on' "$NETNS_ROOT/README.md" |
 	sed 's/[[:space:]]*#.*//; /^[[:space:]]*$/d' >"$T_TMP/readme.cmds"
 check "the README has commands" test -s "$T_TMP/readme.cmds"
@@ -121,6 +130,8 @@ while IFS= read -r line; do
 				make -C "$NETNS_ROOT" -n ${cmd#make} ;;
 		bash\ *)
 			check "README: $cmd (bash -n: it parses)" bash -n "$NETNS_ROOT/${cmd#bash }" ;;
+		capctl*)
+			check "README: $cmd" srv exreadme sh -c "cd /root && $cmd" ;;
 		*)
 			check "README: $cmd" sh -c "cd '$NETNS_ROOT' && $cmd" ;;
 		esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# tools/man/mkman.sh BUILD_DIR OUT_DIR - writes capctl.8, capshim.8 and
-# capd.8 from the programs' own manuals ('capctl help VERB', 'capshim
-# --help', 'capd --help'), so that a verb or option added to a program is
+# tools/man/mkman.sh BUILD_DIR OUT_DIR - writes capctl.8, capshim.8,
+# capd.8 and capqueue.8 from the programs' own manuals ('capctl help VERB',
+# 'capshim --help', 'capd --help', 'capqueue --help'), so that a verb or option added to a program is
 # in its man page at the next build, and a man page never says what the
 # program does not. pam_capd.8, captun.conf.5 and captun-policy.5 are
 # written by hand (docs/man/).
@@ -110,3 +110,6 @@ daemon_roff() { # NAME SUMMARY
 
 "$BUILD/capshim" --help | daemon_roff capshim "captun's data plane: encrypted overlay with capability checks" >"$OUT/capshim.8"
 "$BUILD/capd" --help | daemon_roff capd "captun's session daemon: logins narrow the host's capability" >"$OUT/capd.8"
+if [ -x "$BUILD/capqueue" ]; then
+	"$BUILD/capqueue" --help | daemon_roff capqueue "captun's NFQUEUE reader: refused flows with their process" >"$OUT/capqueue.8"
+fi
