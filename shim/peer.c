@@ -49,8 +49,36 @@ uint32_t shim_index_make(const struct shim *s, const struct peer *p, int slot)
 
 void shim_session_clear(struct session *se)
 {
+	aead_free(&se->tx);
+	aead_free(&se->rx);
 	noise_keypair_wipe(&se->kp);
 	sodium_memzero(se, sizeof(*se));
+}
+
+/*
+ * A new session in a cleared slot: its keys, each direction's AEAD
+ * context (the only allocation of a session; none per packet), a fresh
+ * replay window. 0 or -errno (the slot is left cleared).
+ */
+int shim_session_install(struct session *se, const struct noise_keypair *kp,
+			 bool confirmed, uint64_t now)
+{
+	int ret;
+
+	shim_session_clear(se);
+	se->kp = *kp;
+	ret = aead_init(&se->tx, kp->send, true);
+	if (ret == 0)
+		ret = aead_init(&se->rx, kp->recv, false);
+	if (ret < 0) {
+		shim_session_clear(se);
+		return ret;
+	}
+	se->live = true;
+	se->confirmed = confirmed;
+	se->created_ns = now;
+	replay_init(&se->replay);
+	return 0;
 }
 
 /* A slot that is neither current, previous, next nor pending; else the

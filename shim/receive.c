@@ -171,8 +171,8 @@ void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
 		     const struct sockaddr *from, socklen_t fromlen)
 {
 	struct proto_data_hdr hdr;
-	unsigned long long plen = 0;
-	uint8_t nonce[12];
+	size_t plen;
+	uint8_t nonce[AEAD_NONCE_LEN];
 	struct session *se;
 	struct peer *p = NULL;
 	uint64_t counter;
@@ -219,12 +219,12 @@ void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
 		return;
 	}
 	noise_nonce(counter, nonce);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt(
-		    buf + sizeof(hdr), &plen, NULL, buf + sizeof(hdr),
-		    len - sizeof(hdr), buf, sizeof(hdr), nonce, se->kp.recv) != 0) {
+	if (!aead_open(&se->rx, nonce, buf, sizeof(hdr), buf + sizeof(hdr),
+		       len - sizeof(hdr), buf + sizeof(hdr))) {
 		shim_drop(s, DROP_RX_DECRYPT);
 		return;
 	}
+	plen = len - PROTO_OVERHEAD;
 	if (!replay_update(&se->replay, counter)) {
 		shim_drop(s, DROP_RX_REPLAY);
 		return;

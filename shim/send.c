@@ -149,8 +149,7 @@ static int seal(struct shim *s, struct peer *p, struct session *se,
 
 	size_t dlen = padded + PROTO_OVERHEAD;
 	struct proto_data_hdr hdr;
-	uint8_t nonce[12], *out;
-	unsigned long long clen = 0;
+	uint8_t nonce[AEAD_NONCE_LEN], *out;
 	struct udp_msg *m;
 	bool join;
 
@@ -185,9 +184,8 @@ static int seal(struct shim *s, struct peer *p, struct session *se,
 	if (len)
 		memcpy(out + sizeof(hdr), msg, len);
 	memset(out + sizeof(hdr) + len, 0, padded - len);
-	if (crypto_aead_chacha20poly1305_ietf_encrypt(
-		    out + sizeof(hdr), &clen, out + sizeof(hdr), padded,
-		    out, sizeof(hdr), NULL, nonce, se->kp.send) != 0)
+	if (aead_seal(&se->tx, nonce, out, sizeof(hdr), out + sizeof(hdr), padded,
+		      out + sizeof(hdr)) < 0)
 		return -EIO;
 	b->used += dlen;
 	if (join) {

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "conntrack.h"
+#include "aead.h"
 #include "cookie.h"
 #include "guard.h"
 #include "flowlog.h"
@@ -87,6 +88,7 @@ struct session {
 	bool live;
 	bool confirmed;			/* responder: peer has used it */
 	struct noise_keypair kp;
+	struct aead tx, rx;		/* kp.send and kp.recv, ready (aead.h) */
 	struct replay replay;
 	uint64_t send_counter;
 	uint64_t created_ns;
@@ -284,6 +286,8 @@ int shim_session_slot(uint32_t index);
 uint32_t shim_index_make(const struct shim *s, const struct peer *p, int slot);
 int shim_slot_free(struct peer *p);
 void shim_session_clear(struct session *se);
+int shim_session_install(struct session *se, const struct noise_keypair *kp,
+			 bool confirmed, uint64_t now);
 size_t shim_peer_no(const struct shim *s, const struct peer *p);
 
 /* handshake.c: the public-key work; bool: whether any was done */

@@ -45,6 +45,7 @@ Suite *suite_kbpf(void);
 Suite *suite_flowrec(void);
 Suite *suite_report(void);
 Suite *suite_flows_attach(void);
+Suite *suite_aead(void);
 
 /* Big-endian fields written and read by hand, apart from the library. */
 void test_put_be64(uint8_t *p, uint64_t v);
