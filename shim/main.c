@@ -60,6 +60,11 @@ static const char usage_text[] =
 "  -s, --strict         judge every packet by the sender's capability alone;\n"
 "                       by default replies to flows this host opened pass\n"
 "      --no-offload     no TUN/UDP segmentation offloads\n"
+"      --xdp IFNAME     attach an XDP program to the underlay interface IFNAME\n"
+"                       that drops, before user space, datagrams to the port\n"
+"                       whose receiver index capshim never handed out and\n"
+"                       handshake messages over a per-source budget (counted:\n"
+"                       \"xdp\" in the status); detached when capshim stops\n"
 "      --underlay-guard close the underlay to all but the tunnel: an nftables\n"
 "                       table (inet captun_guard_IFNAME) that drops every packet\n"
 "                       arriving on other interfaces than lo and IFNAME, except\n"
@@ -109,6 +114,11 @@ static const char usage_text[] =
 "Example:\n"
 "  capshim --dir /etc/captun/host --ifname captun0 --foreground\n";
 
+/* Long options without a short letter. */
+enum main_opt {
+	OPT_XDP = 0x100,
+};
+
 static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		      const char **pidfile)
 {
@@ -120,6 +130,7 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "control", required_argument, NULL, 'c' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "no-offload", no_argument, NULL, 'O' },
+		{ "xdp", required_argument, NULL, OPT_XDP },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "test-skip-sender-check", no_argument, NULL, 'T' },
@@ -181,6 +192,14 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 			break;
 		case 'O':
 			cfg->offload = false;
+			break;
+		case OPT_XDP:
+			if (strlen(optarg) == 0 || strlen(optarg) >= IFNAMSIZ) {
+				fprintf(stderr, "capshim: --xdp wants an interface name of 1..%d characters\n",
+					IFNAMSIZ - 1);
+				return -EINVAL;
+			}
+			cfg->xdp = optarg;
 			break;
 		case 'f':
 			cfg->foreground = true;
@@ -470,6 +489,8 @@ int main(int argc, char **argv)
 		shim_log(LOG_ERR, "%s/flows.log: %s", s.cfg.dir, strerror(-ret));
 		goto out_udp;
 	}
+	if (s.cfg.xdp && shim_xdp_open(&s, s.cfg.xdp) < 0)
+		goto out_udp;
 	if (setup_tun(&s) < 0)
 		goto out_udp;
 	for (size_t i = 0; i < s.npeers; i++)
@@ -522,6 +543,8 @@ out_tun:
 	tun_close(&s.tun);
 out_udp:
 	shim_flows_close(&s);
+	if (s.cfg.xdp)
+		shim_xdp_close(&s);
 	udp_close(&s.udp4);
 	udp_close(&s.udp6);
 out_data:

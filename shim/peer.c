@@ -47,8 +47,12 @@ uint32_t shim_index_make(const struct shim *s, const struct peer *p, int slot)
 	       (uint32_t)slot;
 }
 
+void (*shim_index_hook)(uint32_t index, bool on);
+
 void shim_session_clear(struct session *se)
 {
+	if (se->live && shim_index_hook)
+		shim_index_hook(se->kp.local_index, false);
 	aead_free(&se->tx);
 	aead_free(&se->rx);
 	noise_keypair_wipe(&se->kp);
@@ -78,6 +82,8 @@ int shim_session_install(struct session *se, const struct noise_keypair *kp,
 	se->confirmed = confirmed;
 	se->created_ns = now;
 	replay_init(&se->replay);
+	if (shim_index_hook)
+		shim_index_hook(kp->local_index, true);
 	return 0;
 }
 

@@ -186,6 +186,7 @@ struct shim_config {
 	bool no_cap_check;		/* benchmarks only: no capability check */
 	unsigned rekey_after_s;		/* PROTO_REKEY_AFTER_TIME_S; tests shorten it */
 	bool foreground;
+	const char *xdp;		/* underlay interface of the early drop, or NULL */
 	struct shim_guard_cfg guard;	/* --underlay-guard, --underlay-allow */
 	uint64_t flow_max_bytes;		/* flows.log rotation size; 0: default */
 	unsigned flow_keep;		/* rotated flows.log files kept; 0: default */
@@ -269,6 +270,9 @@ struct shim {
 		bool bypass, rules;
 		uint64_t accepted, denied;
 	} queue;
+	/* --xdp: the early-drop program's counters (xdp.c), or NULL */
+	int (*xdp_counters)(struct shim *s, uint64_t *out, const char **names,
+			    unsigned max);
 };
 
 uint64_t shim_now_ns(void);
@@ -288,6 +292,12 @@ int shim_slot_free(struct peer *p);
 void shim_session_clear(struct session *se);
 int shim_session_install(struct session *se, const struct noise_keypair *kp,
 			 bool confirmed, uint64_t now);
+/* Told of every session index handed out (on) and taken back; or NULL. */
+extern void (*shim_index_hook)(uint32_t index, bool on);
+
+/* xdp.c (capshim only): the early-drop XDP program on the underlay */
+int shim_xdp_open(struct shim *s, const char *ifname);
+void shim_xdp_close(struct shim *s);
 size_t shim_peer_no(const struct shim *s, const struct peer *p);
 
 /* handshake.c: the public-key work; bool: whether any was done */
