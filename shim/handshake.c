@@ -183,7 +183,7 @@ bool shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
 		goto out;
 	}
 	se = &p->sessions[slot];
-	if (shim_session_install(se, &kp, false, now) < 0) {
+	if (shim_session_install(s, se, &kp, false, now) < 0) {
 		shim_drop(s, DROP_RX_HANDSHAKE);
 		goto out;
 	}
@@ -243,7 +243,7 @@ bool shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
 		return true;
 	}
 	se = &p->sessions[p->hs_slot];
-	if (shim_session_install(se, &kp, true, now) < 0) {
+	if (shim_session_install(s, se, &kp, true, now) < 0) {
 		noise_keypair_wipe(&kp);
 		shim_drop(s, DROP_RX_HANDSHAKE);
 		return true;

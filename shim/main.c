@@ -60,6 +60,10 @@ static const char usage_text[] =
 "  -s, --strict         judge every packet by the sender's capability alone;\n"
 "                       by default replies to flows this host opened pass\n"
 "      --no-offload     no TUN/UDP segmentation offloads\n"
+"  -t, --threads N      spread the encryption and decryption of each batch of\n"
+"                       packets over N threads (1..16; default: the number of\n"
+"                       online CPUs); everything else stays in one thread, and\n"
+"                       packets leave and are delivered in the order they came\n"
 "      --xdp IFNAME     attach an XDP program to the underlay interface IFNAME\n"
 "                       that drops, before user space, datagrams to the port\n"
 "                       whose receiver index capshim never handed out and\n"
@@ -96,6 +100,10 @@ static const char usage_text[] =
 "                       denied flows written one line each per second\n"
 "                       (default 50, burst 4 * N); past that, one summary\n"
 "                       line a second per kind says \"and N more like this\"\n"
+"      --test-spread-always\n"
+"                       FOR TESTS ONLY: hand every batch of two packets or more\n"
+"                       to the --threads workers, however small, so that tests\n"
+"                       exercise them\n"
 "      --bench-no-capability-check\n"
 "                       FOR BENCHMARKS ONLY: deliver and send without any\n"
 "                       capability check, to measure what the check costs\n"
@@ -130,6 +138,8 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "control", required_argument, NULL, 'c' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "no-offload", no_argument, NULL, 'O' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "test-spread-always", no_argument, NULL, 'W' },
 		{ "xdp", required_argument, NULL, OPT_XDP },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "pidfile", required_argument, NULL, 'P' },
@@ -152,7 +162,7 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	cfg->port = DEFAULT_PORT;
 	cfg->rekey_after_s = PROTO_REKEY_AFTER_TIME_S;
 	cfg->offload = true;
-	while ((c = getopt_long(argc, argv, "d:i:p:m:c:sfh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:i:p:m:c:t:sfh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			cfg->dir = optarg;
@@ -192,6 +202,19 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 			break;
 		case 'O':
 			cfg->offload = false;
+			break;
+		case 'W':
+			cfg->spread_always = true;
+			break;
+		case 't':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || v > WORKERS_MAX) {
+				fprintf(stderr, "capshim: --threads wants 1..%d, not '%s'\n",
+					WORKERS_MAX, optarg);
+				return -EINVAL;
+			}
+			cfg->threads = (unsigned)v;
 			break;
 		case OPT_XDP:
 			if (strlen(optarg) == 0 || strlen(optarg) >= IFNAMSIZ) {
@@ -264,6 +287,11 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	if (cfg->guard.nallow && !cfg->guard.on) {
 		fprintf(stderr, "capshim: --underlay-allow without --underlay-guard\n");
 		return -EINVAL;
+	}
+	if (!cfg->threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		cfg->threads = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : (unsigned)n;
 	}
 	if (!cfg->mtu)
 		cfg->mtu = UNDERLAY_MTU - 40 - 8 - PROTO_OVERHEAD;
@@ -509,11 +537,11 @@ int main(int argc, char **argv)
 	}
 	if (shim_guard_start(&s) < 0)
 		goto out_ctl;
-	shim_log(LOG_INFO, "host %s (bit %u) on %s, port %u, %zu peers, epoch %u%s%s",
+	shim_log(LOG_INFO, "host %s (bit %u) on %s, port %u, %zu peers, epoch %u%s%s, %u threads",
 		 s.self.name, s.self.bit, s.tun.name, s.udp4.port, s.npeers,
 		 s.cap.epoch, s.cfg.no_cap_check ? ", NO CAPABILITY CHECK (benchmark)" :
 		 s.cfg.strict ? ", strict" : "",
-		 s.tun.vnet ? ", offloads" : "");
+		 s.tun.vnet ? ", offloads" : "", s.cfg.threads);
 	if (!s.cfg.foreground) {
 		shim_log_syslog(true);
 		if (daemon_detach(pidfile) < 0)
@@ -530,7 +558,17 @@ int main(int argc, char **argv)
 		shim_log(LOG_ERR, "dropping capabilities: %s", strerror(-ret));
 		goto out_ctl;
 	}
+	/* after the fork and the drop: threads inherit neither otherwise */
+	ret = workers_create(&s.workers, s.cfg.threads);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "starting %u threads: %s", s.cfg.threads, strerror(-ret));
+		goto out_ctl;
+	}
+	if (s.cfg.spread_always)
+		workers_mode_set(s.workers, WORKERS_ALWAYS);
 	status = run(&s) < 0 ? EXIT_SETUP : 0;
+	workers_destroy(s.workers);
+	s.workers = NULL;
 	shim_log(LOG_INFO, "stopping");
 	shim_guard_stop(&s);
 	if (pidfile)

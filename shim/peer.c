@@ -53,27 +53,33 @@ void shim_session_clear(struct session *se)
 {
 	if (se->live && shim_index_hook)
 		shim_index_hook(se->kp.local_index, false);
-	aead_free(&se->tx);
-	aead_free(&se->rx);
+	for (int i = 0; i < WORKERS_MAX; i++) {
+		aead_free(&se->tx[i]);
+		aead_free(&se->rx[i]);
+	}
 	noise_keypair_wipe(&se->kp);
 	sodium_memzero(se, sizeof(*se));
 }
 
 /*
  * A new session in a cleared slot: its keys, each direction's AEAD
- * context (the only allocation of a session; none per packet), a fresh
- * replay window. 0 or -errno (the slot is left cleared).
+ * contexts, one per worker thread (the only allocations of a session;
+ * none per packet), a fresh replay window. 0 or -errno (the slot is left
+ * cleared).
  */
-int shim_session_install(struct session *se, const struct noise_keypair *kp,
-			 bool confirmed, uint64_t now)
+int shim_session_install(const struct shim *s, struct session *se,
+			 const struct noise_keypair *kp, bool confirmed, uint64_t now)
 {
-	int ret;
+	unsigned n = workers_count(s->workers);
+	int ret = 0;
 
 	shim_session_clear(se);
 	se->kp = *kp;
-	ret = aead_init(&se->tx, kp->send, true);
-	if (ret == 0)
-		ret = aead_init(&se->rx, kp->recv, false);
+	for (unsigned i = 0; i < n && ret == 0; i++) {
+		ret = aead_init(&se->tx[i], kp->send, true);
+		if (ret == 0)
+			ret = aead_init(&se->rx[i], kp->recv, false);
+	}
 	if (ret < 0) {
 		shim_session_clear(se);
 		return ret;

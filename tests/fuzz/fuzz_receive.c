@@ -108,7 +108,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	kp.local_index = shim_index_make(&s, p, 0);
 	memset(kp.recv, 0x42, sizeof(kp.recv));
 	memset(kp.send, 0x43, sizeof(kp.send));
-	if (shim_session_install(se, &kp, true, shim_now_ns()) < 0)
+	if (shim_session_install(&s, se, &kp, true, shim_now_ns()) < 0)
 		abort();
 	keys_authority_wipe(&ak);
 	return shim_cap_set(&s, NULL, NULL, 0, false, &err) == 0 ? 0 : 1;
