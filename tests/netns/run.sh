@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/netns/run.sh [BUILD_DIR] - runs every tests/netns/test_*.sh with
-# CAPTUN_BIN=BUILD_DIR (default build), sums their "N passed, N failed"
+# CAPTUN_BIN=BUILD_DIR (default build), sums their "N passed, N failed[, N skipped]"
 # lines, prints one such line last and exits non-zero on any failure.
 # Needs root (network namespaces, TUN devices).
 set -u
@@ -21,6 +21,7 @@ fi
 
 passed=0
 failed=0
+skipped=0
 start=$(date +%s)
 out=$(mktemp /tmp/captun-netns-run.XXXXXX)
 trap 'rm -f "$out"' EXIT
@@ -32,9 +33,11 @@ for t in "$HERE"/test_*.sh; do
 	bash "$t" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
 	last=$(tail -n 1 "$out")
-	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+	s=0
+	if [[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
 		p=${BASH_REMATCH[1]}
 		f=${BASH_REMATCH[2]}
+		s=${BASH_REMATCH[4]:-0}
 		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 			echo "not ok - $name exited $rc with no failure counted"
 			f=1
@@ -46,9 +49,14 @@ for t in "$HERE"/test_*.sh; do
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
-	echo "# $name: $p passed, $f failed in $(($(date +%s) - t0)) s"
+	skipped=$((skipped + s))
+	echo "# $name: $p passed, $f failed, $s skipped in $(($(date +%s) - t0)) s"
 done
 
 echo "# netns tests took $(($(date +%s) - start)) s"
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]
