@@ -322,6 +322,7 @@ void shim_rx_batch(struct shim *s, struct udp_msg *msgs, unsigned n)
 {
 	size_t k = 0;
 
+	s->gro.udp = s->tun.uso;
 	for (unsigned i = 0; i < n; i++) {
 		struct udp_msg *m = &msgs[i];
 		size_t seg = m->segment ? m->segment : m->len;
