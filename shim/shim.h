@@ -291,6 +291,11 @@ struct shim {
 	struct ctl *ctl;
 	struct shim_guard guard;	/* guard.c */
 	struct flowlog *flows;		/* DIR/flows.log (flows.c) */
+	/*
+	 * How a refusal report (struct proto_denied) reaches a peer: NULL for
+	 * capshim's own sessions; attach mode sets its own channel. 0 or -errno.
+	 */
+	int (*flow_report)(struct shim *s, struct peer *p, const uint8_t *msg, size_t len);
 	struct {			/* the NFQUEUE reader, capqueue (queue.c) */
 		uint64_t first_ms, hello_ms;	/* monotonic; 0: never */
 		int num;
