@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "attach.h"
 #include "daemon.h"
 #include "shim.h"
 
@@ -33,6 +34,8 @@ enum main_default {
 
 static const char usage_text[] =
 "Usage: capshim --dir DIR [options]\n"
+"       capshim --dir DIR --attach IFNAME [options]\n"
+"       capshim --detach IFNAME [--bpf-dir DIR]\n"
 "\n"
 "capshim is captun's data plane. It creates a TUN interface holding this\n"
 "host's overlay addresses, carries IP packets to the other hosts of the\n"
@@ -72,6 +75,30 @@ static const char usage_text[] =
 "      --bench-no-capability-check\n"
 "                       FOR BENCHMARKS ONLY: deliver and send without any\n"
 "                       capability check, to measure what the check costs\n"
+"\n"
+"Attach mode: under an existing mesh (wireguard-go, WireGuard, Nebula,\n"
+"Tailscale: any TUN or Ethernet interface), with no tunnel of its own.\n"
+"eBPF programs on IFNAME stamp each packet to a captun host with this\n"
+"host's capability epoch and verify, enforce and strip it on the way in;\n"
+"cgroup hooks make connect()/sendmsg() to a forbidden host fail at once\n"
+"(EPERM), logged with the process; connections that become forbidden are\n"
+"aborted. Announcements and policy objects travel as UDP datagrams on\n"
+"--port between the hosts' overlay addresses, over the mesh.\n"
+"  -a, --attach IFNAME  attach to the mesh interface IFNAME (it must exist;\n"
+"                       its MTU must leave 8 bytes for the stamp: captun\n"
+"                       adds a route per captun host with MTU-8)\n"
+"      --bpf-dir DIR    where maps and links are pinned (bpffs; default\n"
+"                       /sys/fs/bpf/captun/IFNAME). If capshim dies they stay\n"
+"                       and the kernel keeps enforcing; the next capshim on\n"
+"                       DIR takes them over. A clean stop removes them.\n"
+"      --cgroup PATH    cgroup2 root for the connect/sendmsg hooks (default:\n"
+"                       found in /proc/self/mountinfo). They act only in\n"
+"                       capshim's network namespace.\n"
+"      --non-captun pass|drop\n"
+"                       packets from mesh peers that are no captun host\n"
+"                       (default pass, to roll captun out host by host)\n"
+"      --detach IFNAME  remove what a capshim that died left attached to\n"
+"                       IFNAME (its --bpf-dir, if not the default), and exit\n"
 "  -h, --help           this text\n"
 "\n"
 "Control socket: JSON lines. {\"cmd\":\"status\"} (anyone) answers with the\n"
@@ -103,6 +130,11 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "test-skip-sender-check", no_argument, NULL, 'T' },
 		{ "bench-no-capability-check", no_argument, NULL, 'B' },
 		{ "test-rekey-after", required_argument, NULL, 'R' },
+		{ "attach", required_argument, NULL, 'a' },
+		{ "bpf-dir", required_argument, NULL, 'b' },
+		{ "cgroup", required_argument, NULL, 'G' },
+		{ "non-captun", required_argument, NULL, 'N' },
+		{ "detach", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -114,8 +146,33 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	cfg->port = DEFAULT_PORT;
 	cfg->rekey_after_s = PROTO_REKEY_AFTER_TIME_S;
 	cfg->offload = true;
-	while ((c = getopt_long(argc, argv, "d:i:p:m:c:sfh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:i:p:m:c:sfha:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+		case 'D':
+			if (strlen(optarg) == 0 || strlen(optarg) >= IFNAMSIZ) {
+				fprintf(stderr, "capshim: interface name must be 1..%d characters\n",
+					IFNAMSIZ - 1);
+				return -EINVAL;
+			}
+			cfg->attach = optarg;
+			cfg->ifname = optarg;
+			cfg->detach = c == 'D';
+			break;
+		case 'b':
+			cfg->bpf_dir = optarg;
+			break;
+		case 'G':
+			cfg->cgroup = optarg;
+			break;
+		case 'N':
+			if (strcmp(optarg, "pass") != 0 && strcmp(optarg, "drop") != 0) {
+				fprintf(stderr, "capshim: --non-captun wants pass or drop, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			cfg->drop_others = strcmp(optarg, "drop") == 0;
+			break;
 		case 'd':
 			cfg->dir = optarg;
 			break;
@@ -190,6 +247,8 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 			argv[optind]);
 		return -EINVAL;
 	}
+	if (cfg->detach)
+		return 0;
 	if (!cfg->dir) {
 		fprintf(stderr, "capshim: --dir DIR is required; see 'capshim --help'\n");
 		return -EINVAL;
@@ -385,6 +444,8 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &s.cfg, &pidfile) < 0)
 		return EXIT_USAGE;
+	if (s.cfg.detach)
+		return shim_attach_detach_cmd(&s.cfg);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "capshim: libsodium failed to initialise\n");
 		return EXIT_SETUP;
@@ -399,6 +460,10 @@ int main(int argc, char **argv)
 	if (conntrack_create(&s.ct, DEFAULT_CONNTRACK) < 0 ||
 	    shim_datapath_init(&s) < 0) {
 		shim_log(LOG_ERR, "out of memory");
+		goto out_data;
+	}
+	if (s.cfg.attach) {
+		status = shim_attach_run(&s, pidfile);
 		goto out_data;
 	}
 	ret = udp_open(&s.udp4, AF_INET, s.cfg.port, s.cfg.offload);
