@@ -24,3 +24,10 @@ bench-net: all
 # Keep the objects (they are intermediates of the pattern rule above), so
 # that a second `make` has nothing to do.
 .SECONDARY: $(BENCH_SRCS:%.c=$(BUILD)/%.o)
+
+# `make bench-attach`: attach mode on wireguard-go and Nebula meshes, bare
+# vs captun attached (root; ~4 min). BENCH_ATTACH_ARGS=--quick for a smoke run.
+bench-attach: all
+	bash bench/attach/run.sh $(BENCH_ATTACH_ARGS)
+
+.PHONY: bench-attach

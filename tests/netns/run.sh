@@ -46,10 +46,11 @@ while read -r t mesh; do
 	[ "$mesh" = - ] || name="$name@$mesh"
 	echo "# $name (CAPTUN_BIN=$CAPTUN_BIN)"
 	t0=$(date +%s)
+	# stdin is the list of runs: the tests get none
 	if [ "$mesh" = - ]; then
-		bash "$t" 2>&1 | tee "$out"
+		bash "$t" </dev/null 2>&1 | tee "$out"
 	else
-		CAPLAB_MESH=$mesh bash "$t" 2>&1 | tee "$out"
+		CAPLAB_MESH=$mesh bash "$t" </dev/null 2>&1 | tee "$out"
 	fi
 	rc=${PIPESTATUS[0]}
 	last=$(tail -n 1 "$out")
