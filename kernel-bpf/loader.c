@@ -127,7 +127,7 @@ int kbpf_netns_cookie(uint64_t *cookie)
 }
 
 /* The cgroup2 root from /proc/self/mountinfo (hybrid systems have it aside). */
-static int cgroup2_root(char *out, size_t cap)
+int kbpf_cgroup2_root(char *out, size_t cap)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096];
@@ -286,7 +286,7 @@ int kbpf_open(struct kbpf *k, const char *ifname, const char *pin_dir, const cha
 			    "CONFIG_DEBUG_INFO_BTF): attach mode needs it");
 	if (cgroup) {
 		snprintf(k->cgroup, sizeof(k->cgroup), "%s", cgroup);
-	} else if ((ret = cgroup2_root(k->cgroup, sizeof(k->cgroup))) < 0) {
+	} else if ((ret = kbpf_cgroup2_root(k->cgroup, sizeof(k->cgroup))) < 0) {
 		return fail(k, ret, "no cgroup2 hierarchy mounted (mount -t cgroup2 none "
 			    "/sys/fs/cgroup/unified, or --cgroup PATH)");
 	}

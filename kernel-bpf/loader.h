@@ -132,6 +132,9 @@ int kbpf_events_consume(struct kbpf *k);
 /* True if the interface still exists with the index we attached to. */
 bool kbpf_iface_alive(struct kbpf *k);
 
+/* Where the cgroup2 hierarchy is mounted (its root), from mountinfo. 0 or -ENOENT. */
+int kbpf_cgroup2_root(char *out, size_t cap);
+
 /* The network namespace cookie of the calling thread's namespace. */
 int kbpf_netns_cookie(uint64_t *cookie);
 

@@ -148,25 +148,6 @@ void attach_net_report_denied(struct shim *s, struct peer *p, const struct inet_
 	attach_net_send(s, p, (const uint8_t *)&d, sizeof(d));
 }
 
-static void denied_reported(struct shim *s, struct peer *p, const uint8_t *msg)
-{
-	const struct peer_cap *cap;
-	struct proto_denied d;
-	struct inet_flow f;
-
-	memcpy(&d, msg, sizeof(d));
-	memset(&f, 0, sizeof(f));
-	f.proto = d.proto;
-	f.sport = be16toh(d.sport);
-	f.dport = be16toh(d.dport);
-	memcpy(&f.src, d.src, sizeof(f.src));
-	memcpy(&f.dst, d.dst, sizeof(f.dst));
-	cap = shim_peer_cap(p, be32toh(d.epoch));
-	p->c.denied_reported++;
-	shim_log_denied(s, "receiver, refused at the sender", p, cap ? cap->users : "?",
-			be32toh(d.epoch), &f, "sender's capability lacks this host");
-}
-
 /* One whole control message from p. */
 static void control(struct shim *s, struct peer *p, const uint8_t *msg, size_t len)
 {
@@ -191,7 +172,7 @@ static void control(struct shim *s, struct peer *p, const uint8_t *msg, size_t l
 		return;
 	}
 	if (msg[0] == PROTO_CTL_DENIED && len == sizeof(struct proto_denied)) {
-		denied_reported(s, p, msg);
+		shim_denied_reported(s, p, msg);
 		return;
 	}
 	if (msg[0] == PROTO_CTL_OBJECT) {

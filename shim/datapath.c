@@ -392,7 +392,7 @@ static void report_denied(struct shim *s, struct peer *p, const struct inet_flow
 }
 
 /* A peer's report that it refused a flow to us: logged with its users. */
-static void denied_reported(struct shim *s, struct peer *p, const uint8_t *msg)
+void shim_denied_reported(struct shim *s, struct peer *p, const uint8_t *msg)
 {
 	const struct peer_cap *cap;
 	struct proto_denied d;
@@ -517,7 +517,7 @@ static void control(struct shim *s, struct peer *p, const uint8_t *msg, size_t l
 		return;
 	}
 	if (len == sizeof(struct proto_denied) && msg[0] == PROTO_CTL_DENIED) {
-		denied_reported(s, p, msg);
+		shim_denied_reported(s, p, msg);
 		return;
 	}
 	if (len >= 1 && msg[0] == PROTO_CTL_OBJECT) {

@@ -290,6 +290,7 @@ void shim_peer_mtu_update(struct shim *s, struct peer *p);
 int shim_send_control(struct shim *s, struct peer *p, const uint8_t *msg,
 		      size_t len);
 void shim_flush_queue(struct shim *s, struct peer *p);
+void shim_denied_reported(struct shim *s, struct peer *p, const uint8_t *msg);
 void shim_drop(struct shim *s, enum shim_drop d);
 void shim_tx_flush(struct shim *s);
 int shim_datapath_init(struct shim *s);

@@ -26,6 +26,16 @@
 MESH_WG_PORT=51820
 MESH_NEBULA_PORT=4242
 
+# Polls CMD every 50 ms for SECS seconds (a loaded machine starts daemons slowly).
+mesh_wait() { # SECS CMD...
+	local deadline=$(($(date +%s) + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+
 mesh_kind() { cat "$(labdir "$1")/mesh" 2>/dev/null; }	# LAB: "" for capshim's tunnel
 
 mesh_iface() { # KIND
@@ -74,13 +84,10 @@ mesh_wg_up() { # LAB
 	while read -r host _ u4 _ o4 o6; do
 		md=$(hostdir "$lab" "$host")/mesh
 		n=$(ns "$lab" "$host")
-		for _ in $(seq 1 100); do
-			ip -n "$n" link show wg0 >/dev/null 2>&1 &&
-				mesh_wg "$lab" "$host" show wg0 >/dev/null 2>&1 && break
-			sleep 0.05
-		done
+		mesh_wait 20 mesh_wg "$lab" "$host" show wg0 ||
+			die "$host: wireguard-go did not come up in 20 s: $(tail -n 3 "$md/daemon.log" | tr '\n' ' ')"
 		mesh_wg "$lab" "$host" set wg0 listen-port "$MESH_WG_PORT" private-key /dev/stdin \
-			<"$md/private.key" || die "$host: wireguard-go did not come up (see $md/daemon.log)"
+			<"$md/private.key" || die "$host: wg set failed"
 		local peer pu4 po4 po6 allowed
 		while read -r peer _ pu4 _ po4 po6; do
 			[ "$peer" = "$host" ] && continue
@@ -131,12 +138,9 @@ mesh_nebula_up() { # LAB
 	done <"$d/hosts.txt"
 	while read -r host _ _ _ _ _; do
 		n=$(ns "$lab" "$host")
-		for _ in $(seq 1 100); do
-			ip -n "$n" addr show nebula1 2>/dev/null | grep -q 'inet ' && break
-			sleep 0.05
-		done
-		ip -n "$n" addr show nebula1 2>/dev/null | grep -q 'inet ' ||
-			die "$host: nebula did not come up (see $(hostdir "$lab" "$host")/mesh/daemon.log)"
+		md=$(hostdir "$lab" "$host")/mesh
+		mesh_wait 20 sh -c "ip -n $n addr show nebula1 2>/dev/null | grep -q 'inet '" ||
+			die "$host: nebula did not come up in 20 s: $(tail -n 3 "$md/daemon.log" | tr '\n' ' ')"
 	done <"$d/hosts.txt"
 }
 
