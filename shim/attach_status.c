@@ -9,7 +9,8 @@
  *                     (attach mode has no sessions of its own)
  *   drops.tx_denied   every refusal by this host's own capability:
  *                     packets dropped on egress plus connect()/sendmsg()
- *                     refused (also counted apart)
+ *                     refused (also counted apart: tx_denied_egress,
+ *                     tx_connect_denied, tx_sendmsg_denied)
  */
 #include <stdio.h>
 #include <string.h>
