@@ -46,6 +46,7 @@ include common/common.mk
 include kernel-bpf/kbpf.mk
 include shim/shim.mk
 include capd/capd.mk
+include queue/queue.mk
 include tools/tools.mk
 include tools/pam_capd/pam_capd.mk
 include tests/tests.mk

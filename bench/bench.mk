@@ -31,3 +31,11 @@ bench-attach: all
 	bash bench/attach/run.sh $(BENCH_ATTACH_ARGS)
 
 .PHONY: bench-attach
+
+# `make bench-audit`: the NFQUEUE path's cost (connection rate, connect
+# latency, throughput, with and without the queue) and `capctl audit
+# report` over 1,000,000 records (root; a few minutes).
+bench-audit: all
+	bash bench/audit/run.sh
+
+.PHONY: bench-audit

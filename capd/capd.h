@@ -14,7 +14,11 @@
  *   ctl.c      the control socket
  *   shimlink.c capd's client of capshim's control socket
  *   watch.c    inotify on the state directory
+ *   flows.c    the denied-flow records capshim wrote, served by cursor
  *   daemon.c   logging, clocks, privileges, detaching
+ *   linger.c   the one rule at every session end; users found running
+ *   procs.c    which users run processes on this host (/proc)
+ *   procsep.c  the privileged helper that runs that scan (CAP_SYS_PTRACE)
  */
 #ifndef CAPTUN_CAPD_H
 #define CAPTUN_CAPD_H
@@ -45,6 +49,9 @@ enum capd_limit {
 	CAPD_HASH_LEN = 32,		/* BLAKE2b-256 of an audit line */
 	CAPD_MASK_TEXT = 4096,		/* "0-3,7,..." of a full mask fits */
 	CAPD_STATE_MAX = 16 << 20,	/* largest capd.state read */
+	CAPD_FLOWS_MAX = 100000,	/* flow records in one "flows" answer */
+	CAPD_FLOWS_DEFAULT = 5000,
+	CAPD_FLOWS_BYTES = 4 << 20,	/* bytes of records in one answer */
 };
 
 enum capd_on_invalid {
@@ -144,6 +151,64 @@ struct capd_watch {
 	int wd_dir, wd_tokens;
 };
 
+/*
+ * The helper's protocol (procsep.c): capd and the helper it forked, over a
+ * SOCK_SEQPACKET socketpair, so in host byte order. One request, one
+ * answer: each message exactly the size its n says.
+ */
+enum capd_procs_wire {
+	CAPD_PROCS_VERSION = 1,
+	CAPD_PROCS_UIDS_MAX = 1024,	/* uids in one request */
+};
+
+enum capd_procs_verdict {
+	CAPD_PROCS_NONE = 0,		/* no running process of the uid here */
+	CAPD_PROCS_HERE = 1,		/* one runs in this host's namespace */
+	CAPD_PROCS_UNKNOWN = 2,		/* one runs where capd cannot tell: counts */
+};
+
+struct capd_procs_req {
+	uint32_t version;
+	uint32_t n;
+	uint32_t uid[CAPD_PROCS_UIDS_MAX];
+};
+
+struct capd_procs_hit {
+	uint32_t uid;
+	uint32_t verdict;		/* enum capd_procs_verdict */
+	int32_t pid;			/* one such process, 0 if none */
+};
+
+struct capd_procs_ans {
+	uint32_t version;
+	uint32_t n;
+	int32_t err;			/* 0, or -errno if /proc could not be read */
+	uint32_t reserved;
+	struct capd_procs_hit hit[CAPD_PROCS_UIDS_MAX];
+};
+
+/* This process's network and user namespaces: "this host". */
+struct capd_procs_self {
+	bool ok;
+	dev_t net_dev, user_dev;
+	ino_t net_ino, user_ino;
+};
+
+struct capd_procsep {
+	int fd;				/* the helper's socket, -1 if none */
+	pid_t pid;
+	struct capd_procs_self self;	/* for the scan capd runs itself */
+	bool warned;
+};
+
+/* The captun users of this host: DIR/tokens/user-NAME.token with a Unix uid. */
+struct capd_known {
+	size_t n;
+	uint32_t uid[CAPD_PROCS_UIDS_MAX];
+	char name[CAPD_PROCS_UIDS_MAX][CAPD_USER_MAX + 1];
+	uint64_t loaded_ms;		/* monotonic; 0: load at the next tick */
+};
+
 struct capd_ctl;
 
 struct capd {
@@ -158,6 +223,8 @@ struct capd {
 	struct capd_shim shim;
 	struct capd_watch watch;
 	struct capd_ctl *ctl;
+	struct capd_procsep procs;
+	struct capd_known known;
 	char path_state[PATH_MAX];
 	char path_audit[PATH_MAX];
 };
@@ -206,6 +273,7 @@ int capd_state_save(const struct capd_table *t, const char *path);
 int capd_state_load(struct capd_table *t, const char *path, char *err,
 		    size_t errcap);
 int capd_proc_start_time(pid_t pid, uint64_t *out);
+void capd_proc_comm(pid_t pid, char *out, size_t cap);
 bool capd_proc_stat_parse(const char *text, size_t len, uint64_t *start);
 
 /* audit.c */
@@ -216,11 +284,35 @@ bool capd_audit_verify(const char *text, size_t len,
 		       const uint8_t head[CAPD_HASH_LEN], size_t *bad_line);
 void capd_audit_hash(const void *line, size_t len, uint8_t out[CAPD_HASH_LEN]);
 
-/* linger.c */
-bool capd_linger_user_alive(const char *user);
-void capd_linger_or_end(struct capd *d, size_t idx, const char *event,
-			const char *reason);
+/* linger.c: the one rule at every session end. */
+enum capd_linger_action {
+	CAPD_LINGER_END,		/* nothing of the user runs here: end it */
+	CAPD_LINGER_KEEP,		/* the user's code runs on: it lingers */
+};
+enum capd_linger_action capd_linger_decide(bool root_user, bool have_uid,
+					   enum capd_procs_verdict v);
+enum capd_procs_verdict capd_linger_user_verdict(struct capd *d, const char *user,
+						 pid_t *pid);
+void capd_session_gone(struct capd *d, size_t idx, const char *event,
+		       const char *reason);
 void capd_linger_tick(struct capd *d);
+void capd_known_invalidate(struct capd *d);
+
+/* procs.c */
+bool capd_procs_status_uids(const char *text, size_t len, uint32_t uids[4]);
+bool capd_procs_stat_live(const char *text, size_t len, bool *live);
+enum capd_procs_verdict capd_procs_judge(int ns_err, bool same_net, int owner_err,
+					 bool same_owner);
+int capd_procs_self(struct capd_procs_self *self);
+int capd_procs_scan(const struct capd_procs_self *self, struct capd_procs_hit *hits,
+		    size_t n);
+
+/* procsep.c */
+int capd_procsep_start(struct capd_procsep *ps);
+void capd_procsep_stop(struct capd_procsep *ps);
+int capd_procsep_query(struct capd_procsep *ps, struct capd_procs_hit *hits, size_t n);
+bool capd_procs_req_check(const void *buf, size_t len);
+bool capd_procs_ans_check(const void *buf, size_t len, const struct capd_procs_req *req);
 
 /* request.c */
 enum capd_verb {
@@ -229,6 +321,7 @@ enum capd_verb {
 	CAPD_VERB_LIST,
 	CAPD_VERB_STATUS,
 	CAPD_VERB_PUBLISH,
+	CAPD_VERB_FLOWS,
 };
 
 struct capd_request {
@@ -236,8 +329,11 @@ struct capd_request {
 	json_t *root;			/* owns every string below */
 	const char *user, *service, *tty, *rhost;
 	pid_t pid;			/* open; close by pid */
+	bool no_token_skip;		/* open: "no_token":"skip" */
 	uint64_t session;		/* close by id (0: by pid) */
 	json_t *objects;		/* publish: array of strings */
+	uint64_t since;			/* flows: records after this seq */
+	unsigned max;			/* flows: at most this many */
 };
 
 bool capd_request_parse(const char *line, size_t len, struct capd_request *req,
@@ -260,11 +356,15 @@ int capd_session_open(struct capd *d, const struct capd_request *r,
 		      uint64_t *id, char *why, size_t whycap);
 void capd_session_end(struct capd *d, size_t idx, const char *event,
 		      const char *reason);
+int capd_session_found(struct capd *d, const char *user, pid_t pid, bool unsure);
 int capd_sessions_restore(struct capd *d);
 int capd_apply(struct capd *d, bool force);
 void capd_refresh(struct capd *d);
 void capd_tick(struct capd *d);
 void capd_cap_local(const struct capd *d, struct mask *out, bool *isolate);
+
+/* flows.c */
+json_t *capd_flows_answer(struct capd *d, uint64_t since, unsigned max);
 
 /* publish.c */
 json_t *capd_publish_run(struct capd *d, json_t *objects);

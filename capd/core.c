@@ -11,6 +11,7 @@
  * has until capd gets through.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,8 +204,8 @@ static void on_pid_exit(struct capd *d, struct capd_ev *ev, uint32_t events)
 	ssize_t idx = capd_table_find_id(&d->table, s->id);
 
 	if (idx >= 0)
-		capd_linger_or_end(d, (size_t)idx, "session_reap",
-				   "the session's process exited");
+		capd_session_gone(d, (size_t)idx, "session_reap",
+				  "the session's process exited");
 }
 
 static int pidfd_open_pid(pid_t pid)
@@ -236,8 +237,9 @@ static void unwind(struct capd *d, struct capd_session *s)
 
 /*
  * The open verb. 0 with *id once the session is recorded and capshim
- * holds the capability it leads to; otherwise -errno, why says why, and
- * the refusal is in the audit log.
+ * holds the capability it leads to; 1 (why says why) for a user with no
+ * token at all under "no_token":"skip", not recorded; otherwise -errno,
+ * why says why, and the refusal is in the audit log.
  */
 int capd_session_open(struct capd *d, const struct capd_request *r,
 		      uint64_t *id, char *why, size_t whycap)
@@ -279,6 +281,15 @@ int capd_session_open(struct capd *d, const struct capd_request *r,
 	memset(&fresh, 0, sizeof(fresh));
 	snprintf(fresh.name, sizeof(fresh.name), "%s", r->user);
 	capd_trust_user_verify(&d->trust, d->cfg.dir, &fresh, now);
+	if (fresh.err == -ENOENT && r->no_token_skip) {
+		snprintf(why, whycap, "user %s has no token on this host: not a captun user "
+			 "(no_token skip)", r->user);
+		capd_log(LOG_INFO, "login of %s (service %s, pid %d) not recorded: %s", r->user,
+			 r->service, (int)r->pid, why);
+		close(s->ev.fd);
+		free(s);
+		return 1;
+	}
 	if (!capd_user_valid(&fresh, now) && d->cfg.on_invalid == CAPD_ON_INVALID_REFUSE) {
 		snprintf(why, whycap, "user %s has no valid token: %s", r->user,
 			 capd_user_why(&fresh, now));
@@ -355,6 +366,64 @@ void capd_session_end(struct capd *d, size_t idx, const char *event,
 	capd_apply(d, false);
 }
 
+/*
+ * A captun user runs processes here without a session (no PAM login capd
+ * was told of): open one for them, lingering from the start so that it ends
+ * with their last process (linger.c). A user without a valid token
+ * isolates the host: a running process cannot be refused.
+ */
+int capd_session_found(struct capd *d, const char *user, pid_t pid, bool unsure)
+{
+	uint64_t now = capd_unix_now();
+	struct capd_session *s = calloc(1, sizeof(*s));
+	struct capd_user fresh, *u;
+	char comm[64] = "?";
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	s->ev.fd = -1;
+	s->lingering = true;
+	ret = capd_proc_start_time(pid, &s->start_time);
+	if (ret < 0) {
+		free(s);
+		return ret;	/* gone already: the next tick looks again */
+	}
+	s->id = d->table.next_id;
+	s->pid = pid;
+	s->opened_at = now;
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	snprintf(s->service, sizeof(s->service), "process");
+	memset(&fresh, 0, sizeof(fresh));
+	snprintf(fresh.name, sizeof(fresh.name), "%s", user);
+	capd_trust_user_verify(&d->trust, d->cfg.dir, &fresh, now);
+	ret = capd_table_add(&d->table, s, &u);
+	if (ret < 0) {
+		capd_log(LOG_ERR, "user %s runs processes here (pid %d) but capd cannot record "
+			 "a session for them: %s", user, (int)pid, strerror(-ret));
+		free(s);
+		return ret;
+	}
+	fresh.nsessions = u->nsessions;
+	*u = fresh;
+	save(d);
+	capd_proc_comm(pid, comm, sizeof(comm));
+	capd_log(LOG_NOTICE, "user %s runs processes here without a login capd was told of "
+		 "(pid %d, %s%s): session %llu opened for them", user, (int)pid, comm,
+		 unsure ? ", in a namespace capd cannot place" : "",
+		 (unsigned long long)s->id);
+	if (!capd_user_valid(u, now))
+		capd_log(LOG_WARNING, "user %s has no valid token (%s): this host is isolated "
+			 "while their processes run", user, capd_user_why(u, now));
+	capd_apply(d, false);
+	audit(d, "session_found", json_pack("{s:I, s:s, s:s, s:i, s:s, s:I, s:s, s:b}",
+					    "session", (json_int_t)s->id, "user", s->user,
+					    "service", s->service, "pid", (int)pid,
+					    "command", comm, "epoch", (json_int_t)d->pushed.epoch,
+					    "mask", d->pushed.mask, "isolated", d->pushed.isolate));
+	return 0;
+}
+
 /* Whether a restored session's process is the one that opened it. */
 static const char *still_there(struct capd_session *s)
 {
@@ -374,6 +443,21 @@ static const char *still_there(struct capd_session *s)
 	s->ev.fd = fd;
 	s->ev.fn = on_pid_exit;
 	return NULL;
+}
+
+/* The one rule (linger.c) for a restored session whose process is gone. */
+static bool keep_restored(struct capd *d, struct capd_session *s, const char *gone)
+{
+	pid_t pid = 0;
+	enum capd_procs_verdict v = capd_linger_user_verdict(d, s->user, &pid);
+	struct passwd *pw = getpwnam(s->user);
+
+	if (capd_linger_decide(pw && pw->pw_uid == 0, pw != NULL, v) == CAPD_LINGER_END)
+		return false;
+	s->lingering = true;
+	capd_log(LOG_NOTICE, "session %llu of %s kept: %s, but %s still runs processes here "
+		 "(pid %d)", (unsigned long long)s->id, s->user, gone, s->user, (int)pid);
+	return true;
 }
 
 /*
@@ -398,12 +482,8 @@ int capd_sessions_restore(struct capd *d)
 			i++;
 			continue;
 		}
-		if (capd_linger_user_alive(s->user)) {
-			s->ev.fd = -1;
-			s->lingering = true;
-			capd_log(LOG_NOTICE, "session %llu of %s kept: %s, but %s still "
-				 "runs processes here", (unsigned long long)s->id,
-				 s->user, gone, s->user);
+		s->ev.fd = -1;
+		if (keep_restored(d, s, gone)) {
 			i++;
 			continue;
 		}
@@ -459,6 +539,7 @@ void capd_refresh(struct capd *d)
 	bool changed = false;
 
 	d->trust_dirty = false;
+	capd_known_invalidate(d);
 	capd_trust_reload(&d->trust, d->cfg.dir, &changed);
 	for (size_t i = 0; i < d->table.nusers; i++) {
 		struct capd_user *u = &d->table.users[i];

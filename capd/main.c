@@ -87,9 +87,20 @@ static const char usage_text[] =
 "the previous line's bytes (64 zeros on the first line). The status\n"
 "answer's audit_head is the hash of the last line, which anchors it.\n"
 "\n"
+"Sessions end by one rule: whether closed by request (logout), by its\n"
+"process exiting, or found dead at a restart, a session lingers while any\n"
+"process of its user runs on this host (by uid, in this network namespace),\n"
+"so code left behind (nohup, setsid, a double fork) keeps the host\n"
+"narrowed. A user with a token in DIR/tokens who runs processes here\n"
+"without a login capd was told of (setuid program, systemd-run, a PAM\n"
+"stack without pam_capd) gets a session of service \"process\" within a\n"
+"tick (200 ms), which ends with their last process.\n"
+"\n"
 "Privileges: capd runs as root (it owns the state files and talks to\n"
 "root's sockets) but gives up every capability at start, empties its\n"
-"bounding set and sets no_new_privs.\n"
+"bounding set and sets no_new_privs. Before that it forks one helper,\n"
+"capd-procs, that keeps CAP_SYS_PTRACE alone (to read other users'\n"
+"/proc/PID/ns/net) and only answers which uids run processes here.\n"
 "\n"
 "Signals: SIGTERM and SIGINT stop capd; sessions stay recorded for the\n"
 "next start. SIGHUP re-reads the tokens and the revocation list.\n"
@@ -326,6 +337,9 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &d.cfg) < 0)
 		return EXIT_USAGE;
+	ret = capd_procsep_start(&d.procs);
+	if (ret < 0)
+		capd_log(LOG_WARNING, "process helper: %s", strerror(-ret));
 	ret = daemon_privileges_drop();
 	if (ret < 0) {
 		capd_log(LOG_ERR, "dropping capabilities: %s", strerror(-ret));
@@ -396,6 +410,7 @@ out:
 	sessions_close(&d);
 	capd_audit_close(&d.audit);
 	capd_trust_free(&d.trust);
+	capd_procsep_stop(&d.procs);
 	if (sig.fd >= 0)
 		close(sig.fd);
 	if (tick.fd >= 0)

@@ -2,10 +2,11 @@
  * capd/request.c - one control request line, parsed and checked before
  * anything acts on it (capd/PROTOCOL.md):
  *
- *   {"cmd":"open","user":U,"service":S,"tty":T,"rhost":R,"pid":P}
+ *   {"cmd":"open","user":U,"service":S,"tty":T,"rhost":R,"pid":P[,"no_token":"skip"]}
  *   {"cmd":"close","session":ID}   or   {"cmd":"close","pid":P}
  *   {"cmd":"list"}   {"cmd":"status"}
  *   {"cmd":"publish","objects":[ARMORED...]}
+ *   {"cmd":"flows","since":SEQ,"max":N}
  *
  * Every field has a type and a bound; a login name that could escape a
  * path or break a log line is refused here. Members the verb does not use
@@ -26,6 +27,7 @@ static const struct verb_info {
 	{ "list", CAPD_VERB_LIST, false },
 	{ "status", CAPD_VERB_STATUS, false },
 	{ "publish", CAPD_VERB_PUBLISH, true },
+	{ "flows", CAPD_VERB_FLOWS, true },
 };
 
 bool capd_verb_is_root(enum capd_verb verb)
@@ -104,6 +106,7 @@ static bool fail(char *err, size_t cap, const char *msg)
 static bool parse_open(struct capd_request *r, char *err, size_t cap)
 {
 	json_int_t pid;
+	json_t *nt;
 
 	r->user = str(r->root, "user");
 	if (!r->user || !capd_user_name_ok(r->user))
@@ -123,6 +126,14 @@ static bool parse_open(struct capd_request *r, char *err, size_t cap)
 		return fail(err, cap, "open: \"pid\" must be the session's process id, an "
 				      "integer 1..4194304");
 	r->pid = (pid_t)pid;
+	nt = json_object_get(r->root, "no_token");
+	if (nt && !json_is_null(nt)) {
+		const char *v = str(r->root, "no_token");
+
+		if (!v || (strcmp(v, "refuse") != 0 && strcmp(v, "skip") != 0))
+			return fail(err, cap, "open: \"no_token\" must be \"refuse\" or \"skip\"");
+		r->no_token_skip = strcmp(v, "skip") == 0;
+	}
 	return true;
 }
 
@@ -173,6 +184,27 @@ static bool parse_publish(struct capd_request *r, char *err, size_t cap)
 	return true;
 }
 
+static bool parse_flows(struct capd_request *r, char *err, size_t cap)
+{
+	json_t *since = json_object_get(r->root, "since");
+	json_t *max = json_object_get(r->root, "max");
+	json_int_t v;
+
+	r->max = CAPD_FLOWS_DEFAULT;
+	if (since && !json_is_null(since)) {
+		if (!int_in(since, 0, INT64_MAX, &v))
+			return fail(err, cap, "flows: \"since\" must be the seq of the last record "
+					      "you have, an integer >= 0");
+		r->since = (uint64_t)v;
+	}
+	if (max && !json_is_null(max)) {
+		if (!int_in(max, 1, CAPD_FLOWS_MAX, &v))
+			return fail(err, cap, "flows: \"max\" must be 1..100000");
+		r->max = (unsigned)v;
+	}
+	return true;
+}
+
 /*
  * Parses one line (without its newline) into req, which then owns a
  * reference to the JSON it came from (capd_request_free). On failure req
@@ -209,7 +241,7 @@ bool capd_request_parse(const char *line, size_t len, struct capd_request *req,
 			vi = &verbs[i];
 	if (!vi) {
 		snprintf(err, errcap, "unknown cmd \"%.32s\"; known: open, close, list, status, "
-				      "publish",
+				      "publish, flows",
 			 capd_field_ok(cmd, 32) ? cmd : "?");
 		goto out;
 	}
@@ -223,6 +255,9 @@ bool capd_request_parse(const char *line, size_t len, struct capd_request *req,
 		break;
 	case CAPD_VERB_PUBLISH:
 		ok = parse_publish(req, err, errcap);
+		break;
+	case CAPD_VERB_FLOWS:
+		ok = parse_flows(req, err, errcap);
 		break;
 	case CAPD_VERB_LIST:
 	case CAPD_VERB_STATUS:

@@ -277,3 +277,29 @@ int capd_proc_start_time(pid_t pid, uint64_t *out)
 	close(fd);
 	return capd_proc_stat_parse(buf, (size_t)n, out) ? 0 : -EINVAL;
 }
+
+/* The command name of pid (/proc/PID/comm), for logs; "?" if unreadable. */
+void capd_proc_comm(pid_t pid, char *out, size_t cap)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(out, cap, "?");
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, out, cap - 1);
+	close(fd);
+	if (n <= 0) {
+		snprintf(out, cap, "?");
+		return;
+	}
+	out[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if (out[i] == '\n')
+			out[i] = '\0';
+		else if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
+			out[i] = '?';
+}

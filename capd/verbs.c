@@ -46,18 +46,34 @@ static json_t *open_verb(struct capd *d, const struct capd_request *r)
 {
 	char why[512];
 	uint64_t id = 0;
+	int ret = capd_session_open(d, r, &id, why, sizeof(why));
 
-	if (capd_session_open(d, r, &id, why, sizeof(why)) < 0)
+	if (ret < 0)
 		return capd_error("login refused: %s", why);
+	if (ret == 1)
+		return json_pack("{s:b, s:b, s:s}", "ok", 1, "recorded", 0, "why", why);
 	return json_pack("{s:b, s:I, s:I, s:o, s:b, s:b}", "ok", 1,
 			 "session", (json_int_t)id, "epoch", (json_int_t)d->pushed.epoch,
 			 "mask", mask_now(d), "isolated", d->pushed.isolate,
 			 "pending", d->shim.dirty);
 }
 
+/* Session idx's close was asked for: ended, or lingering (linger.c). */
+static void close_one(struct capd *d, size_t idx, json_int_t *closed, json_int_t *lingering)
+{
+	uint64_t id = d->table.s[idx]->id;
+
+	capd_session_gone(d, idx, "session_close", "closed by request");
+	if (capd_table_find_id(&d->table, id) >= 0)
+		(*lingering)++;
+	else
+		(*closed)++;
+}
+
 static json_t *close_verb(struct capd *d, const struct capd_request *r)
 {
-	json_int_t closed = 0;
+	json_int_t closed = 0, lingering = 0;
+	size_t from = 0;
 	ssize_t idx;
 
 	if (r->session) {
@@ -65,21 +81,26 @@ static json_t *close_verb(struct capd *d, const struct capd_request *r)
 		if (idx < 0)
 			return capd_error("no open session %llu; 'list' shows the open ones",
 					  (unsigned long long)r->session);
-		capd_session_end(d, (size_t)idx, "session_close", "closed by request");
-		closed = 1;
+		close_one(d, (size_t)idx, &closed, &lingering);
 	} else {
-		while ((idx = capd_table_find_pid(&d->table, r->pid, 0)) >= 0) {
-			capd_session_end(d, (size_t)idx, "session_close", "closed by request");
-			closed++;
+		while ((idx = capd_table_find_pid(&d->table, r->pid, from)) >= 0) {
+			uint64_t id = d->table.s[idx]->id;
+			ssize_t still;
+
+			close_one(d, (size_t)idx, &closed, &lingering);
+			/* ended: the next one moved into its slot; else past it */
+			still = capd_table_find_id(&d->table, id);
+			from = still >= 0 ? (size_t)still + 1 : (size_t)idx;
 		}
-		if (!closed)
+		if (!closed && !lingering)
 			return capd_error("no open session of process %d; 'list' shows the "
 					  "open ones",
 					  (int)r->pid);
 	}
-	return json_pack("{s:b, s:I, s:I, s:o, s:b, s:b}", "ok", 1, "closed", closed,
-			 "epoch", (json_int_t)d->pushed.epoch, "mask", mask_now(d),
-			 "isolated", d->pushed.isolate, "pending", d->shim.dirty);
+	return json_pack("{s:b, s:I, s:I, s:I, s:o, s:b, s:b}", "ok", 1, "closed", closed,
+			 "lingering", lingering, "epoch", (json_int_t)d->pushed.epoch,
+			 "mask", mask_now(d), "isolated", d->pushed.isolate,
+			 "pending", d->shim.dirty);
 }
 
 static json_t *list_verb(struct capd *d)
@@ -158,6 +179,8 @@ json_t *capd_verbs_answer(struct capd *d, const struct capd_request *req,
 		return status_verb(d);
 	case CAPD_VERB_PUBLISH:
 		return capd_publish_run(d, req->objects);
+	case CAPD_VERB_FLOWS:
+		return capd_flows_answer(d, req->since, req->max);
 	}
 	return capd_error("unknown verb");
 }

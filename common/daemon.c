@@ -90,7 +90,8 @@ int daemon_detach(const char *pidfile)
 	return pidfile ? daemon_pidfile_write(pidfile) : 0;
 }
 
-int daemon_privileges_drop(void)
+/* Every capability but keep (-1: none) goes, bounding set included. */
+static int privileges_limit(int keep)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -99,13 +100,29 @@ int daemon_privileges_drop(void)
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
 	for (int cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL &&
-		    errno != EPERM)
+		if (cap != keep && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno != EINVAL && errno != EPERM)
 			return -errno;
 	memset(data, 0, sizeof(data));
+	if (keep >= 0) {
+		data[keep / 32].effective = 1u << (keep % 32);
+		data[keep / 32].permitted = 1u << (keep % 32);
+	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return -errno;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	return 0;
+}
+
+int daemon_privileges_drop(void)
+{
+	return privileges_limit(-1);
+}
+
+int daemon_privileges_only(int cap)
+{
+	if (cap < 0 || cap > 63)
+		return -EINVAL;
+	return privileges_limit(cap);
 }

@@ -28,4 +28,11 @@ int daemon_detach(const char *pidfile);
  */
 int daemon_privileges_drop(void);
 
+/*
+ * Like daemon_privileges_drop, but keeps cap (CAP_*) in the permitted and
+ * effective sets: for a privileged helper that needs exactly one. -EPERM
+ * if this process does not hold cap.
+ */
+int daemon_privileges_only(int cap);
+
 #endif

@@ -7,6 +7,11 @@ DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
 	jq wireguard-go wireguard-tools nebula
 # attach mode (kernel-bpf/): skeletons, libbpf
 DEB_PACKAGES += bpftool libbpf-dev
+# hardening (tests/netns/test_linger.sh, test_underlay.sh): su/sudo/at logins, the guard
+DEB_PACKAGES += sudo at nftables
+# NFQUEUE attribution (queue/), and the audit report's page checked in a browser
+DEB_PACKAGES += libnetfilter-queue-dev iptables
+DEB_PACKAGES += chromium
 
 deps:
 	@missing=$$(dpkg-query -W -f='$${Package} $${db:Status-Abbrev}\n' \

@@ -12,7 +12,6 @@
  * link, map and route this instance made, and nothing else.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,60 +169,21 @@ void shim_attach_sync(struct shim *s)
 
 /* ---- ring buffer records ------------------------------------------------------------ */
 
-static void flow_of(const struct attach_event *e, struct inet_flow *f)
-{
-	memset(f, 0, sizeof(*f));
-	memcpy(&f->src, e->src, 16);
-	memcpy(&f->dst, e->dst, 16);
-	f->sport = e->sport;
-	f->dport = e->dport;
-	f->proto = e->proto;
-	f->family = e->family;
-}
-
+/*
+ * A record from the programs: a refusal becomes a flow record at both
+ * ends (flows_attach.c: the process's pid, uid and command from the cgroup
+ * hook, the report to the peer); an unknown epoch also asks the peer.
+ */
 static int on_event(void *arg, const struct attach_event *e)
 {
 	struct shim *s = arg;
 	struct peer *p = peer_by_bit(s, e->peer_bit);
-	struct inet_flow f;
-	char why[256], comm[EV_COMM_LEN + 1];
-	const struct peer_cap *c;
 
 	if (!p)
 		return 0;
-	flow_of(e, &f);
-	switch (e->kind) {
-	case EV_CONNECT_DENIED:
-	case EV_SENDMSG_DENIED: {
-		struct passwd *pw = getpwuid(e->uid);
-
-		memcpy(comm, e->comm, EV_COMM_LEN);
-		comm[EV_COMM_LEN] = '\0';
-		snprintf(why, sizeof(why), "own capability lacks the destination; %s() "
-			 "refused: pid %u uid %u (%s) comm %s",
-			 e->kind == EV_CONNECT_DENIED ? "connect" : "sendmsg", e->pid, e->uid,
-			 pw ? pw->pw_name : "?", comm);
-		shim_log_denied(s, "sender", p, s->cap.users, e->epoch, &f, why);
-		attach_net_report_denied(s, p, &f);
-		break;
-	}
-	case EV_TX_DENIED:
-		snprintf(why, sizeof(why), "own capability lacks the destination; "
-			 "dropped on %s", s->cfg.attach);
-		shim_log_denied(s, "sender", p, s->cap.users, e->epoch, &f, why);
-		attach_net_report_denied(s, p, &f);
-		break;
-	case EV_RX_DENIED:
-		c = shim_peer_cap(p, e->epoch);
-		shim_log_denied(s, "receiver", p, c ? c->users : "?", e->epoch, &f,
-				"sender's capability lacks this host");
-		break;
-	case EV_UNKNOWN_EPOCH:
+	shim_flow_attach_event(s, e);
+	if (e->kind == EV_UNKNOWN_EPOCH)
 		attach_net_epoch_request(s, p, e->epoch);
-		break;
-	default:
-		break;
-	}
 	return 0;
 }
 
@@ -259,6 +219,7 @@ static void on_tick(struct shim *s, struct shim_ev *ev, uint32_t events)
 	}
 	if (now - a->last_announce_ns > ANNOUNCE_EVERY_NS)
 		attach_net_announce_all(s);
+	shim_flows_tick(s);
 }
 
 static int loop(struct shim *s)
@@ -451,9 +412,14 @@ int shim_attach_run(struct shim *s, const char *pidfile)
 		shim_log(LOG_ERR, "attach %s: ring buffer: %s", s->cfg.attach, strerror(-ret));
 		goto out_detach;
 	}
+	ret = shim_flows_open(s);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "%s/flows.log: %s", s->cfg.dir, strerror(-ret));
+		goto out_detach;
+	}
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
-		goto out_detach;
+		goto out_flows;
 	a->ev_events.fd = kbpf_events_fd(&a->k);
 	a->ev_events.fn = on_events;
 	if (shim_ev_add(s, &a->ev_events) < 0 || attach_net_open(s, a) < 0)
@@ -498,6 +464,8 @@ out_net:
 out_ep:
 	close(s->epfd);
 	s->epfd = -1;
+out_flows:
+	shim_flows_close(s);
 out_detach:
 	kbpf_detach(&a->k);
 	goto out_free;

@@ -29,7 +29,6 @@ struct attach_peer_state {
 	struct attach_rx rx;
 	uint64_t epoch_request_ns;	/* rate limits */
 	uint64_t announce_sent_ns;
-	uint64_t denied_report_ns;
 	bool reaches_us;		/* as last written to the kernel */
 };
 
@@ -58,7 +57,6 @@ int attach_net_send(struct shim *s, struct peer *p, const uint8_t *msg, size_t l
 void attach_net_readable(struct shim *s, struct shim_ev *ev, uint32_t events);
 void attach_net_announce_all(struct shim *s);
 void attach_net_epoch_request(struct shim *s, struct peer *p, uint32_t epoch);
-void attach_net_report_denied(struct shim *s, struct peer *p, const struct inet_flow *f);
 
 /* attach_status.c */
 struct json_t *attach_status(struct shim *s);

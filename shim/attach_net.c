@@ -127,27 +127,6 @@ void attach_net_epoch_request(struct shim *s, struct peer *p, uint32_t epoch)
 	attach_net_send(s, p, (const uint8_t *)&rq, sizeof(rq));
 }
 
-/* The receiver records the refusal too: it never saw a packet. */
-void attach_net_report_denied(struct shim *s, struct peer *p, const struct inet_flow *f)
-{
-	struct attach_peer_state *ps = state_of(s, p);
-	struct proto_denied d;
-	uint64_t now = shim_now_ns();
-
-	if (ps->denied_report_ns && now - ps->denied_report_ns < DENIED_REPORT_GAP_NS)
-		return;
-	memset(&d, 0, sizeof(d));
-	d.ctl = PROTO_CTL_DENIED;
-	d.proto = f->proto;
-	d.epoch = htobe32(s->cap.epoch);
-	d.sport = htobe16(f->sport);
-	d.dport = htobe16(f->dport);
-	memcpy(d.src, &f->src, sizeof(d.src));
-	memcpy(d.dst, &f->dst, sizeof(d.dst));
-	ps->denied_report_ns = now;
-	attach_net_send(s, p, (const uint8_t *)&d, sizeof(d));
-}
-
 /* One whole control message from p. */
 static void control(struct shim *s, struct peer *p, const uint8_t *msg, size_t len)
 {
@@ -172,7 +151,7 @@ static void control(struct shim *s, struct peer *p, const uint8_t *msg, size_t l
 		return;
 	}
 	if (msg[0] == PROTO_CTL_DENIED && len == sizeof(struct proto_denied)) {
-		shim_denied_reported(s, p, msg);
+		shim_flow_reported(s, p, msg);
 		return;
 	}
 	if (msg[0] == PROTO_CTL_OBJECT) {

@@ -155,6 +155,8 @@ static json_t *peer_json(struct shim *s, struct peer *p)
 		return NULL;
 	json_object_set_new(o, "denied_reported",
 			    json_integer((json_int_t)p->c.denied_reported));
+	json_object_set_new(o, "cookies_received",
+			    json_integer((json_int_t)p->c.cookies_received));
 	json_object_set_new(o, "epoch", json_integer(cap ? cap->epoch : 0));
 	json_object_set_new(o, "mask", cap ? mask_json(&cap->mask) : json_null());
 	json_object_set_new(o, "users", json_string(cap ? cap->users : ""));
@@ -185,6 +187,16 @@ static json_t *status(struct shim *s)
 		      "peers", peers, "drops", drops,
 		      "conntrack", "entries", (json_int_t)cs.entries,
 		      "capacity", (json_int_t)cs.capacity);
+	if (o) {
+		json_object_set_new(o, "handshakes", json_pack(
+			"{s:I, s:b, s:I, s:I, s:I}", "queued", (json_int_t)s->hsq.len,
+			"under_load", shim_now_ns() < s->hsq.under_load_until_ns,
+			"cookies_sent", (json_int_t)s->hsq.cookies_sent,
+			"budget_allowed", (json_int_t)s->rl.allowed,
+			"budget_refused", (json_int_t)s->rl.refused));
+		json_object_set_new(o, "flows", shim_flows_status(s));
+		json_object_set_new(o, "nfqueue", shim_queue_status(s));
+	}
 	return o ? o : error("out of memory");
 }
 
@@ -338,6 +350,9 @@ static void request(struct shim *s, struct ctl_client *c, const char *line, size
 		ans = reload(s, c);
 	else if (strcmp(cmd, "publish") == 0)
 		ans = publish(s, c, req);
+	else if (strncmp(cmd, "queue_", 6) == 0 && (strcmp(cmd, "queue_hello") == 0 ||
+		 strcmp(cmd, "queue_verdict") == 0 || strcmp(cmd, "queue_denied") == 0))
+		ans = shim_queue_request(s, c->uid, cmd, req);
 	else if (strcmp(cmd, "ping") == 0)
 		ans = json_pack("{s:b}", "ok", 1);
 	else

@@ -1,7 +1,10 @@
 /*
  * shim/handshake.c - sessions with peers: starting and answering Noise IK
- * handshakes, installing the resulting keys into session slots, and the
- * timers that rekey, retransmit, expire and keep alive, after WireGuard.
+ * handshakes, installing the resulting keys into session slots, taking
+ * the cookies peers under load send back. Which received handshake
+ * messages get here, and when, is hsqueue.c's to decide (after their
+ * macs and the per-source budget); the timers that rekey, retransmit,
+ * expire and keep alive are in timers.c.
  *
  * An initiator's new session becomes current at once; a responder's waits
  * as "next" until the initiator has used it, since until then the
@@ -54,18 +57,12 @@ struct session *shim_session_send(struct peer *p, uint64_t now)
 	return se;
 }
 
-int shim_handshake_start(struct shim *s, struct peer *p)
+/* A (re)transmission of the pending initiation: new ephemeral, new timestamp. */
+static int initiation_send(struct shim *s, struct peer *p, uint64_t now)
 {
 	struct proto_initiation msg;
-	uint64_t now = shim_now_ns();
 	int slot, ret;
 
-	if (p->endpoint_len == 0)
-		return -EDESTADDRREQ;
-	if (p->disabled)
-		return -EKEYREJECTED;
-	if (p->hs_pending && now - p->hs_sent_ns < PROTO_REKEY_TIMEOUT_S * NS)
-		return 0;
 	slot = p->hs_pending ? p->hs_slot : shim_slot_free(p);
 	if (slot < 0)
 		return -EBUSY;
@@ -73,14 +70,30 @@ int shim_handshake_start(struct shim *s, struct peer *p)
 				      shim_index_make(s, p, slot), &msg);
 	if (ret < 0)
 		return ret;
-	if (!p->hs_pending)
+	cookie_add_macs(&p->cookie, &msg, sizeof(msg), now);
+	if (!p->hs_pending) {
 		p->hs_first_ns = now;
+		p->hs_cookie_retried = false;
+	}
 	p->hs_pending = true;
 	p->hs_slot = slot;
 	p->hs_sent_ns = now;
 	ret = send_to(s, &p->endpoint, p->endpoint_len, &msg, sizeof(msg));
 	sodium_memzero(&msg, sizeof(msg));
 	return ret;
+}
+
+int shim_handshake_start(struct shim *s, struct peer *p)
+{
+	uint64_t now = shim_now_ns();
+
+	if (p->endpoint_len == 0)
+		return -EDESTADDRREQ;
+	if (p->disabled)
+		return -EKEYREJECTED;
+	if (p->hs_pending && now - p->hs_sent_ns < PROTO_REKEY_TIMEOUT_S * NS)
+		return 0;
+	return initiation_send(s, p, now);
 }
 
 /* Authenticated traffic moves the peer's endpoint, as WireGuard roams. */
@@ -123,7 +136,11 @@ static bool lookup(void *arg, const uint8_t pk[PROTO_KEY_LEN])
 	return la->found != NULL;
 }
 
-void shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
+/*
+ * An initiation whose macs passed: the DHs, then the response from a
+ * "next" session slot. Returns whether public-key work was done.
+ */
+bool shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
 			       const struct sockaddr *from, socklen_t fromlen)
 {
 	struct proto_initiation msg;
@@ -137,15 +154,12 @@ void shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
 	uint64_t now = shim_now_ns();
 	int slot;
 
+	memset(&kp, 0, sizeof(kp));
 	if (len != sizeof(msg)) {
 		shim_drop(s, DROP_RX_SHORT);
-		return;
+		return false;
 	}
 	memcpy(&msg, buf, sizeof(msg));
-	if (!noise_mac1_verify(&s->stat, buf, len)) {
-		shim_drop(s, DROP_RX_MAC1);
-		return;
-	}
 	if (!noise_initiation_consume(&hs, &s->stat, &msg, lookup, &la, ts)) {
 		shim_drop(s, la.found ? DROP_RX_HANDSHAKE : DROP_RX_UNKNOWN_KEY);
 		goto out;
@@ -179,15 +193,34 @@ void shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
 	p->next = slot;
 	p->last_handshake_ns = now;
 	roam(p, from, fromlen);
+	cookie_add_macs(&p->cookie, &resp, sizeof(resp), now);
 	if (send_to(s, &p->endpoint, p->endpoint_len, &resp, sizeof(resp)) < 0)
 		shim_drop(s, DROP_TX_SEND_ERROR);
 out:
 	noise_keypair_wipe(&kp);
 	noise_handshake_wipe(&hs);
 	sodium_memzero(&msg, sizeof(msg));
+	sodium_memzero(&resp, sizeof(resp));
+	return true;
 }
 
-void shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
+/* The peer whose pending initiation an index names, or NULL. */
+static struct peer *pending_by_index(struct shim *s, uint32_t index)
+{
+	size_t no = (index >> SHIM_INDEX_PEER_SHIFT) &
+		    ((1u << (SHIM_INDEX_RANDOM_SHIFT - SHIM_INDEX_PEER_SHIFT)) - 1);
+
+	if (no >= s->npeers || !s->peers[no].hs_pending ||
+	    s->peers[no].hs.local_index != index)
+		return NULL;
+	return &s->peers[no];
+}
+
+/*
+ * A response whose macs passed, to a pending initiation: the DHs, and the
+ * new session becomes current. Returns whether public-key work was done.
+ */
+bool shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
 			     const struct sockaddr *from, socklen_t fromlen)
 {
 	struct proto_response msg;
@@ -195,26 +228,20 @@ void shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
 	struct session *se;
 	struct peer *p = NULL;
 	uint64_t now = shim_now_ns();
-	uint32_t receiver;
-	size_t no;
 
 	if (len != sizeof(msg)) {
 		shim_drop(s, DROP_RX_SHORT);
-		return;
+		return false;
 	}
 	memcpy(&msg, buf, sizeof(msg));
-	receiver = be32toh(msg.receiver);
-	no = (receiver >> SHIM_INDEX_PEER_SHIFT) &
-	     ((1u << (SHIM_INDEX_RANDOM_SHIFT - SHIM_INDEX_PEER_SHIFT)) - 1);
-	if (no >= s->npeers || !s->peers[no].hs_pending ||
-	    s->peers[no].hs.local_index != receiver) {
+	p = pending_by_index(s, be32toh(msg.receiver));
+	if (!p) {
 		shim_drop(s, DROP_RX_UNKNOWN_INDEX);
-		return;
+		return false;
 	}
-	p = &s->peers[no];
 	if (!noise_response_consume(&p->hs, &s->stat, &msg, &kp)) {
 		shim_drop(s, DROP_RX_HANDSHAKE);
-		return;
+		return true;
 	}
 	se = &p->sessions[p->hs_slot];
 	memset(se, 0, sizeof(*se));
@@ -232,6 +259,49 @@ void shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
 	noise_keypair_wipe(&kp);
 	roam(p, from, fromlen);
 	session_up(s, p, now);
+	return true;
+}
+
+/*
+ * A peer under load answered our last initiation or response with a
+ * cookie: kept for mac2. A pending initiation is sent again at once (once
+ * per handshake, so that forged replies cannot make us loop), instead of
+ * waiting REKEY_TIMEOUT, so that a flood elsewhere costs a legitimate
+ * peer one round trip, not five seconds.
+ */
+void shim_handshake_cookie(struct shim *s, const uint8_t *buf, size_t len)
+{
+	struct proto_cookie_reply msg;
+	struct session *se;
+	struct peer *p;
+	uint32_t receiver;
+	uint64_t now = shim_now_ns();
+
+	if (len != sizeof(msg)) {
+		shim_drop(s, DROP_RX_SHORT);
+		return;
+	}
+	memcpy(&msg, buf, sizeof(msg));
+	receiver = be32toh(msg.receiver);
+	p = pending_by_index(s, receiver);
+	if (!p) {
+		se = shim_session_by_index(s, receiver, &p);
+		if (!se || shim_session_slot(se->kp.local_index) != p->next)
+			p = NULL;
+	}
+	if (!p) {
+		shim_drop(s, DROP_RX_UNKNOWN_INDEX);
+		return;
+	}
+	if (!cookie_reply_consume(&p->cookie, &msg, now)) {
+		shim_drop(s, DROP_RX_COOKIE_BAD);
+		return;
+	}
+	p->c.cookies_received++;
+	if (p->hs_pending && p->hs.local_index == receiver && !p->hs_cookie_retried) {
+		p->hs_cookie_retried = true;
+		initiation_send(s, p, now);
+	}
 }
 
 /* A responder's "next" session is confirmed by its first valid packet. */
@@ -248,59 +318,4 @@ void shim_session_confirm(struct shim *s, struct peer *p, int slot)
 	p->cur = slot;
 	p->next = -1;
 	session_up(s, p, now);
-}
-
-static void expire(struct peer *p, int *slot, uint64_t now)
-{
-	if (*slot >= 0 && now - p->sessions[*slot].created_ns >
-				  3ull * PROTO_REJECT_AFTER_TIME_S * NS) {
-		shim_session_clear(&p->sessions[*slot]);
-		*slot = -1;
-	}
-}
-
-/*
- * Every tick: retransmit, rekey, expire, keep alive. As WireGuard does, a
- * peer that has sent nothing back for KEEPALIVE + REKEY_TIMEOUT after we
- * sent it data gets a new handshake: its session or endpoint may be gone.
- */
-void shim_timers(struct shim *s, uint64_t now)
-{
-	for (size_t i = 0; i < s->npeers; i++) {
-		struct peer *p = &s->peers[i];
-		struct session *cur = p->cur >= 0 ? &p->sessions[p->cur] : NULL;
-
-		if (p->hs_pending) {
-			if (now - p->hs_first_ns > PROTO_REKEY_ATTEMPT_S * NS) {
-				p->hs_pending = false;
-				p->hs_slot = -1;
-				noise_handshake_wipe(&p->hs);
-				for (unsigned q = 0; q < p->queue_len; q++)
-					free(p->queue[q].data);
-				p->queue_len = 0;
-			} else if (now - p->hs_sent_ns >
-				   PROTO_REKEY_TIMEOUT_S * NS +
-				   randombytes_uniform(333) * 1000000ull) {
-				shim_handshake_start(s, p);
-			}
-		} else if (cur && now - cur->created_ns >
-			   (s->cfg.rekey_after_s + (cur->kp.initiator ? 0 : 15)) * NS &&
-			   now - p->last_tx_ns < PROTO_KEEPALIVE_S * NS) {
-			shim_handshake_start(s, p);
-		} else if (cur && cur->send_counter > PROTO_REKEY_AFTER_MESSAGES) {
-			shim_handshake_start(s, p);
-		} else if (p->unanswered_tx_ns && now - p->unanswered_tx_ns >
-			   (PROTO_KEEPALIVE_S + PROTO_REKEY_TIMEOUT_S) * NS) {
-			p->unanswered_tx_ns = 0;
-			shim_handshake_start(s, p);
-		}
-		expire(p, &p->cur, now);
-		expire(p, &p->prev, now);
-		expire(p, &p->next, now);
-		if (cur && p->cur >= 0 && p->last_rx_ns > p->last_tx_ns &&
-		    now - p->last_rx_ns < PROTO_KEEPALIVE_S * NS &&
-		    now - p->last_tx_ns > PROTO_KEEPALIVE_S * NS &&
-		    shim_session_send(p, now))
-			shim_send_control(s, p, NULL, 0);
-	}
 }

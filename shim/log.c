@@ -45,23 +45,6 @@ void shim_log(int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *proto_name(uint8_t proto, char *buf, size_t cap)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	case IPPROTO_ICMPV6:
-		return "icmpv6";
-	default:
-		snprintf(buf, cap, "proto-%u", proto);
-		return buf;
-	}
-}
-
 /* Refills one token per 1/LOG_DENIED_PER_S s, up to the burst. */
 static bool allow(struct shim *s)
 {
@@ -96,7 +79,7 @@ void shim_log_denied(struct shim *s, const char *side, const struct peer *p,
 	shim_log(LOG_NOTICE,
 		 "denied (%s) %s %s:%u -> %s:%u from host %s to host %s "
 		 "users [%s] epoch %u: %s",
-		 side, proto_name(f->proto, pbuf, sizeof(pbuf)),
+		 side, flowrec_proto_name(f->proto, pbuf),
 		 inet_addr_str(&f->src, src, sizeof(src)), f->sport,
 		 inet_addr_str(&f->dst, dst, sizeof(dst)), f->dport,
 		 sender ? s->self.name : p->name, sender ? p->name : s->self.name,

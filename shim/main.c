@@ -32,6 +32,14 @@ enum main_default {
 	EXIT_SETUP = 1,
 };
 
+/* Long options without a short one (attach mode). */
+enum main_option {
+	OPT_BPF_DIR = 1000,
+	OPT_CGROUP,
+	OPT_NON_CAPTUN,
+	OPT_DETACH,
+};
+
 static const char usage_text[] =
 "Usage: capshim --dir DIR [options]\n"
 "       capshim --dir DIR --attach IFNAME [options]\n"
@@ -63,6 +71,17 @@ static const char usage_text[] =
 "  -s, --strict         judge every packet by the sender's capability alone;\n"
 "                       by default replies to flows this host opened pass\n"
 "      --no-offload     no TUN/UDP segmentation offloads\n"
+"      --underlay-guard close the underlay to all but the tunnel: an nftables\n"
+"                       table (inet captun_guard_IFNAME) that drops every packet\n"
+"                       arriving on other interfaces than lo and IFNAME, except\n"
+"                       UDP PORT from the peers' endpoints, replies to this\n"
+"                       host's own connections, IPv6 neighbour discovery and\n"
+"                       the --underlay-allow exceptions; drops are counted\n"
+"                       (nft list counter inet captun_guard_IFNAME dropped).\n"
+"                       Removed when capshim stops cleanly, kept if it dies.\n"
+"      --underlay-allow PROTO/PORT[-PORT][@ADDR[/PLEN]]\n"
+"                       an exception to the guard (repeatable, up to 32), e.g.\n"
+"                       tcp/22@192.0.2.0/24 for ssh from a management network\n"
 "  -f, --foreground     stay in the foreground and log to stderr\n"
 "      --pidfile PATH   write the daemon's pid to PATH\n"
 "      --test-skip-sender-check\n"
@@ -72,6 +91,17 @@ static const char usage_text[] =
 "      --test-rekey-after SECONDS\n"
 "                       FOR TESTS ONLY: rekey sessions after SECONDS instead\n"
 "                       of 120, to exercise key rotation in a short test\n"
+"      --flow-log-max-bytes BYTES\n"
+"                       rotate DIR/flows.log, the denied-flow records, past\n"
+"                       BYTES (default 16777216, at least 65536)\n"
+"      --flow-log-files N\n"
+"                       rotated files kept, flows.log.1 .. flows.log.N\n"
+"                       (default 4): the records never take more than\n"
+"                       (N + 1) * BYTES on disk\n"
+"      --flow-log-rate N\n"
+"                       denied flows written one line each per second\n"
+"                       (default 50, burst 4 * N); past that, one summary\n"
+"                       line a second per kind says \"and N more like this\"\n"
 "      --bench-no-capability-check\n"
 "                       FOR BENCHMARKS ONLY: deliver and send without any\n"
 "                       capability check, to measure what the check costs\n"
@@ -130,15 +160,20 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "test-skip-sender-check", no_argument, NULL, 'T' },
 		{ "bench-no-capability-check", no_argument, NULL, 'B' },
 		{ "test-rekey-after", required_argument, NULL, 'R' },
+		{ "underlay-guard", no_argument, NULL, 'G' },
+		{ "underlay-allow", required_argument, NULL, 'A' },
+		{ "flow-log-max-bytes", required_argument, NULL, 'X' },
+		{ "flow-log-files", required_argument, NULL, 'K' },
+		{ "flow-log-rate", required_argument, NULL, 'L' },
 		{ "attach", required_argument, NULL, 'a' },
-		{ "bpf-dir", required_argument, NULL, 'b' },
-		{ "cgroup", required_argument, NULL, 'G' },
-		{ "non-captun", required_argument, NULL, 'N' },
-		{ "detach", required_argument, NULL, 'D' },
+		{ "bpf-dir", required_argument, NULL, OPT_BPF_DIR },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "non-captun", required_argument, NULL, OPT_NON_CAPTUN },
+		{ "detach", required_argument, NULL, OPT_DETACH },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
+	char *end, guard_err[256];
 	long v;
 	int c;
 
@@ -149,7 +184,7 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	while ((c = getopt_long(argc, argv, "d:i:p:m:c:sfha:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-		case 'D':
+		case OPT_DETACH:
 			if (strlen(optarg) == 0 || strlen(optarg) >= IFNAMSIZ) {
 				fprintf(stderr, "capshim: interface name must be 1..%d characters\n",
 					IFNAMSIZ - 1);
@@ -157,15 +192,15 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 			}
 			cfg->attach = optarg;
 			cfg->ifname = optarg;
-			cfg->detach = c == 'D';
+			cfg->detach = c == OPT_DETACH;
 			break;
-		case 'b':
+		case OPT_BPF_DIR:
 			cfg->bpf_dir = optarg;
 			break;
-		case 'G':
+		case OPT_CGROUP:
 			cfg->cgroup = optarg;
 			break;
-		case 'N':
+		case OPT_NON_CAPTUN:
 			if (strcmp(optarg, "pass") != 0 && strcmp(optarg, "drop") != 0) {
 				fprintf(stderr, "capshim: --non-captun wants pass or drop, not '%s'\n",
 					optarg);
@@ -234,6 +269,27 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 			}
 			cfg->rekey_after_s = (unsigned)v;
 			break;
+		case 'G':
+			cfg->guard.on = true;
+			break;
+		case 'A':
+			if (cfg->guard.nallow >= SHIM_GUARD_ALLOW_MAX) {
+				fprintf(stderr, "capshim: at most %d --underlay-allow\n",
+					SHIM_GUARD_ALLOW_MAX);
+				return -EINVAL;
+			}
+			if (!shim_guard_allow_parse(optarg, &cfg->guard.allow[cfg->guard.nallow++],
+						    guard_err, sizeof(guard_err))) {
+				fprintf(stderr, "capshim: --underlay-allow %s\n", guard_err);
+				return -EINVAL;
+			}
+			break;
+		case 'X':
+		case 'K':
+		case 'L':
+			if (shim_flows_option(cfg, c, optarg) < 0)
+				return -EINVAL;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -251,6 +307,10 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		return 0;
 	if (!cfg->dir) {
 		fprintf(stderr, "capshim: --dir DIR is required; see 'capshim --help'\n");
+		return -EINVAL;
+	}
+	if (cfg->guard.nallow && !cfg->guard.on) {
+		fprintf(stderr, "capshim: --underlay-allow without --underlay-guard\n");
 		return -EINVAL;
 	}
 	if (!cfg->mtu)
@@ -374,6 +434,7 @@ static void on_timer(struct shim *s, struct shim_ev *ev, uint32_t events)
 		last_ct = now;
 	}
 	shim_tx_flush(s);
+	shim_flows_tick(s);
 }
 
 static int run(struct shim *s)
@@ -414,7 +475,8 @@ static int run(struct shim *s)
 		if (s->peers[i].endpoint_len)
 			shim_handshake_start(s, &s->peers[i]);
 	while (running) {
-		int n = epoll_wait(s->epfd, events, 16, -1);
+		/* Queued handshakes left over: look at the data, then go on. */
+		int n = epoll_wait(s->epfd, events, 16, shim_handshake_pending(s) ? 0 : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -427,6 +489,7 @@ static int run(struct shim *s)
 
 			ev->fn(s, ev, events[i].events);
 		}
+		shim_handshake_drain(s);
 	}
 	ret = 0;
 out:
@@ -450,7 +513,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "capshim: libsodium failed to initialise\n");
 		return EXIT_SETUP;
 	}
-	s.tun.fd = s.udp4.fd = s.udp6.fd = s.epfd = -1;
+	s.tun.fd = s.udp4.fd = s.udp6.fd = s.epfd = s.guard.fd = -1;
 	if (!s.cfg.control) {
 		snprintf(control, sizeof(control), "/run/captun/%s.sock", s.cfg.ifname);
 		s.cfg.control = control;
@@ -475,6 +538,11 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		shim_log(LOG_WARNING, "UDP port %u (IPv6): %s; IPv4 underlay only",
 			 s.cfg.port, strerror(-ret));
+	ret = shim_flows_open(&s);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "%s/flows.log: %s", s.cfg.dir, strerror(-ret));
+		goto out_udp;
+	}
 	if (setup_tun(&s) < 0)
 		goto out_udp;
 	for (size_t i = 0; i < s.npeers; i++)
@@ -491,6 +559,8 @@ int main(int argc, char **argv)
 		shim_log(LOG_ERR, "initial capability: %s", err ? err : "failed");
 		goto out_ctl;
 	}
+	if (shim_guard_start(&s) < 0)
+		goto out_ctl;
 	shim_log(LOG_INFO, "host %s (bit %u) on %s, port %u, %zu peers, epoch %u%s%s",
 		 s.self.name, s.self.bit, s.tun.name, s.udp4.port, s.npeers,
 		 s.cap.epoch, s.cfg.no_cap_check ? ", NO CAPABILITY CHECK (benchmark)" :
@@ -514,6 +584,7 @@ int main(int argc, char **argv)
 	}
 	status = run(&s) < 0 ? EXIT_SETUP : 0;
 	shim_log(LOG_INFO, "stopping");
+	shim_guard_stop(&s);
 	if (pidfile)
 		unlink(pidfile);
 out_ctl:
@@ -523,6 +594,7 @@ out_ep:
 out_tun:
 	tun_close(&s.tun);
 out_udp:
+	shim_flows_close(&s);
 	udp_close(&s.udp4);
 	udp_close(&s.udp6);
 out_data:

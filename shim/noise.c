@@ -1,30 +1,26 @@
 /*
- * shim/noise.c - the Noise IK handshake of proto.h (noise.h), in the
- * message shape of WireGuard without its pre-shared-key step:
+ * shim/noise.c - Noise_IK_25519_ChaChaPoly_BLAKE2b (noise.h), as the Noise
+ * specification (revision 34) writes it:
  *
- *   HASH(x)      BLAKE2b-256
- *   PRF(k, x)    keyed BLAKE2b-256 (stands in for HMAC in HKDF)
- *   HKDF(C, x)   PRK = PRF(C, x); T1 = PRF(PRK, 0x01); T2 = PRF(PRK, T1 || 0x02)
- *   AEAD         ChaCha20-Poly1305 IETF, nonce 0 (each key encrypts once),
- *                the running hash H as associated data
- *   MAC(k, x)    keyed BLAKE2b-128
+ *   HASH(x)        BLAKE2b, 64 bytes
+ *   HMAC(k, x)     RFC 2104 over BLAKE2b, block 128 bytes
+ *   HKDF(ck, ikm)  tk = HMAC(ck, ikm); o1 = HMAC(tk, 0x01);
+ *                  o2 = HMAC(tk, o1 || 0x02)
+ *   MixHash(d)     h = HASH(h || d)
+ *   MixKey(ikm)    ck, k = HKDF(ck, ikm); k truncated to 32 bytes; n = 0
+ *   Encrypt/Decrypt-AndHash   AEAD(k, n++, ad = h, x); MixHash(ciphertext)
+ *   start          h = protocol name padded with zeros to 64; ck = h;
+ *                  MixHash(prologue); MixHash(rs)   (IK's pre-message)
+ *   message 1      e: MixHash(e.pub)   es: MixKey(DH(e, rs))
+ *                  s: EncryptAndHash(s.pub)   ss: MixKey(DH(s, rs))
+ *                  EncryptAndHash(payload)
+ *   message 2      e: MixHash(e.pub)   ee: MixKey(DH(e, re))
+ *                  se: MixKey(DH(e, rs) / DH(s, re))   EncryptAndHash(payload)
+ *   Split()        k1, k2 = HKDF(ck, ""); initiator sends with k1
  *
- *   C = HASH(CONSTRUCTION); H = HASH(C || IDENTIFIER); H = HASH(H || S_r)
- *   initiation:  e   H = HASH(H || E_i)
- *                es  (C, k) = HKDF2(C, DH(E_i, S_r)); static = AEAD(k, S_i, H)
- *                s   H = HASH(H || static)
- *                ss  (C, k) = HKDF2(C, DH(S_i, S_r)); ts = AEAD(k, TAI64N, H)
- *                    H = HASH(H || ts)
- *   response:    e   H = HASH(H || E_r)
- *                ee  C = HKDF1(C, DH(E_r, E_i))
- *                se  (C, k) = HKDF2(C, DH(E_r, S_i)); empty = AEAD(k, "", H)
- *                    H = HASH(H || empty)
- *   keys:        (initiator send, initiator recv) = HKDF2(C, "")
- *
- * The "e" tokens only mix the key into H, as Noise IK does: WireGuard's
- * extra C = KDF1(C, E) belongs to its psk2 mode, which captun leaves out.
- * Every DH output that is all zero (a small-order point) fails the
- * handshake. Keys, DH results and ephemeral secrets are wiped on every path.
+ * In IK every cipher key encrypts once (n = 0), then is replaced by the
+ * next MixKey; so the key lives only inside the message that uses it.
+ * Keys, DH results and ephemeral secrets are wiped on every path.
  */
 #include <endian.h>
 #include <errno.h>
@@ -36,31 +32,34 @@
 
 #include "noise.h"
 
-_Static_assert(PROTO_HASH_LEN == crypto_generichash_BYTES, "hash length");
-_Static_assert(PROTO_KEY_LEN == crypto_scalarmult_BYTES, "x25519 length");
-_Static_assert(PROTO_KEY_LEN == crypto_scalarmult_SCALARBYTES, "x25519 scalar");
-_Static_assert(PROTO_KEY_LEN == crypto_aead_chacha20poly1305_ietf_KEYBYTES, "aead key");
-_Static_assert(PROTO_TAG_LEN == crypto_aead_chacha20poly1305_ietf_ABYTES, "aead tag");
-_Static_assert(PROTO_MAC_LEN >= crypto_generichash_BYTES_MIN, "mac length");
-_Static_assert(PROTO_HASH_LEN >= crypto_generichash_KEYBYTES_MIN &&
-	       PROTO_HASH_LEN <= crypto_generichash_KEYBYTES_MAX, "prf key length");
-
-enum noise_offsets {
-	INIT_MAC1_OFF = offsetof(struct proto_initiation, mac1),
-	RESP_MAC1_OFF = offsetof(struct proto_response, mac1),
-};
+_Static_assert(NOISE_HASH_LEN == crypto_generichash_blake2b_BYTES_MAX, "hash length");
+_Static_assert(NOISE_KEY_LEN == crypto_scalarmult_BYTES, "x25519 length");
+_Static_assert(NOISE_KEY_LEN == crypto_scalarmult_SCALARBYTES, "x25519 scalar");
+_Static_assert(NOISE_KEY_LEN == crypto_aead_chacha20poly1305_ietf_KEYBYTES, "aead key");
+_Static_assert(NOISE_TAG_LEN == crypto_aead_chacha20poly1305_ietf_ABYTES, "aead tag");
+_Static_assert(NOISE_NONCE_LEN == crypto_aead_chacha20poly1305_ietf_NPUBBYTES, "nonce");
+_Static_assert(sizeof(PROTO_CONSTRUCTION) - 1 <= NOISE_HASH_LEN, "name fits h unhashed");
+_Static_assert(offsetof(struct proto_initiation, enc_timestamp) +
+	       PROTO_TIMESTAMP_LEN + PROTO_TAG_LEN ==
+	       offsetof(struct proto_initiation, ephemeral) + NOISE_MSG1_OVERHEAD +
+	       PROTO_TIMESTAMP_LEN, "initiation = message 1 with a timestamp");
+_Static_assert(offsetof(struct proto_response, enc_empty) + PROTO_TAG_LEN ==
+	       offsetof(struct proto_response, ephemeral) + NOISE_MSG2_OVERHEAD,
+	       "response = message 2 with no payload");
 
 /* TAI64 label of the Unix epoch: 2^62 plus the 10 s TAI-UTC offset of 1970. */
 #define TAI64_EPOCH (UINT64_C(0x4000000000000000) + 10)
 
 /*
- * The symmetric state both sides carry through one message. err is
- * sticky: a helper whose libsodium call fails sets it, and a message is
- * only ever committed when it is still zero.
+ * The SymmetricState one message works on. err is sticky: a helper whose
+ * libsodium call fails sets it, and a message is committed only while it
+ * is still zero.
  */
 struct sym {
-	uint8_t h[PROTO_HASH_LEN];
-	uint8_t ck[PROTO_HASH_LEN];
+	uint8_t h[NOISE_HASH_LEN];
+	uint8_t ck[NOISE_HASH_LEN];
+	uint8_t k[NOISE_KEY_LEN];
+	uint64_t n;
 	int err;
 };
 
@@ -70,186 +69,191 @@ static void sym_wipe(struct sym *s)
 	sodium_memzero(s, sizeof(*s));
 }
 
-/* Keyed or plain BLAKE2b of a || b into out; 0 or -EIO. */
-static int hash2(uint8_t *out, size_t out_len, const uint8_t *key,
-		 size_t key_len, const uint8_t *a, size_t a_len,
+/* BLAKE2b-512 of a || b into out; 0 or -EIO (out then zero). */
+static int hash2(uint8_t out[NOISE_HASH_LEN], const uint8_t *a, size_t a_len,
 		 const uint8_t *b, size_t b_len)
 {
-	crypto_generichash_state st;
+	crypto_generichash_blake2b_state st;
 	int rc = 0;
 
-	if (crypto_generichash_init(&st, key, key_len, out_len) != 0 ||
-	    crypto_generichash_update(&st, a, a_len) != 0 ||
-	    crypto_generichash_update(&st, b, b_len) != 0 ||
-	    crypto_generichash_final(&st, out, out_len) != 0) {
-		sodium_memzero(out, out_len);
+	if (crypto_generichash_blake2b_init(&st, NULL, 0, NOISE_HASH_LEN) != 0 ||
+	    crypto_generichash_blake2b_update(&st, a, a_len) != 0 ||
+	    crypto_generichash_blake2b_update(&st, b, b_len) != 0 ||
+	    crypto_generichash_blake2b_final(&st, out, NOISE_HASH_LEN) != 0) {
+		sodium_memzero(out, NOISE_HASH_LEN);
 		rc = -EIO;
 	}
 	sodium_memzero(&st, sizeof(st));
 	return rc;
 }
 
-/* h = HASH(h || data): binds everything sent so far to what follows. */
-static void mix_hash(struct sym *s, const uint8_t *data, size_t len)
+/*
+ * HMAC-BLAKE2b of a || b under key (RFC 2104): H((K ^ opad) || H((K ^ ipad)
+ * || text)), K zero-padded to the 128-byte block. Noise's keys are never
+ * longer than HASHLEN, so the "hash a long key" branch is not needed.
+ * out may alias key or a.
+ */
+static int hmac(uint8_t out[NOISE_HASH_LEN], const uint8_t *key, size_t key_len,
+		const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
 {
-	if (hash2(s->h, PROTO_HASH_LEN, NULL, 0, s->h, PROTO_HASH_LEN,
-		  data, len) != 0)
-		s->err = -EIO;
+	crypto_generichash_blake2b_state st;
+	uint8_t pad[NOISE_BLOCK_LEN], inner[NOISE_HASH_LEN];
+	int rc = 0;
+
+	if (key_len > NOISE_HASH_LEN)
+		return -EINVAL;
+	memset(pad, 0x36, sizeof(pad));
+	for (size_t i = 0; i < key_len; i++)
+		pad[i] ^= key[i];
+	if (crypto_generichash_blake2b_init(&st, NULL, 0, NOISE_HASH_LEN) != 0 ||
+	    crypto_generichash_blake2b_update(&st, pad, sizeof(pad)) != 0 ||
+	    crypto_generichash_blake2b_update(&st, a, a_len) != 0 ||
+	    crypto_generichash_blake2b_update(&st, b, b_len) != 0 ||
+	    crypto_generichash_blake2b_final(&st, inner, sizeof(inner)) != 0)
+		rc = -EIO;
+	for (size_t i = 0; i < sizeof(pad); i++)
+		pad[i] ^= 0x36 ^ 0x5c;
+	if (rc == 0 &&
+	    (crypto_generichash_blake2b_init(&st, NULL, 0, NOISE_HASH_LEN) != 0 ||
+	     crypto_generichash_blake2b_update(&st, pad, sizeof(pad)) != 0 ||
+	     crypto_generichash_blake2b_update(&st, inner, sizeof(inner)) != 0 ||
+	     crypto_generichash_blake2b_final(&st, out, NOISE_HASH_LEN) != 0))
+		rc = -EIO;
+	if (rc < 0)
+		sodium_memzero(out, NOISE_HASH_LEN);
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(pad, sizeof(pad));
+	sodium_memzero(inner, sizeof(inner));
+	return rc;
 }
 
 /*
- * HKDF with keyed BLAKE2b-256 as PRF: t1 and t2 from the chaining key and
- * the input. t1 may alias ck (read first); PRK and T1's copy are wiped.
+ * HKDF(ck, ikm) with two outputs, as Noise defines it. o1 may alias ck
+ * (ck is read first); the temporary key and o1's copy are wiped.
  */
-static void hkdf(struct sym *s, const uint8_t ck[PROTO_HASH_LEN],
-		 const uint8_t *in, size_t in_len, uint8_t t1[PROTO_HASH_LEN],
-		 uint8_t t2[PROTO_HASH_LEN])
+static void hkdf(struct sym *s, const uint8_t ck[NOISE_HASH_LEN],
+		 const uint8_t *ikm, size_t ikm_len, uint8_t o1[NOISE_HASH_LEN],
+		 uint8_t o2[NOISE_HASH_LEN])
 {
 	static const uint8_t one = 0x01, two = 0x02;
-	uint8_t prk[PROTO_HASH_LEN], a[PROTO_HASH_LEN];
+	uint8_t tk[NOISE_HASH_LEN], t1[NOISE_HASH_LEN];
 
-	if (hash2(prk, sizeof(prk), ck, PROTO_HASH_LEN, in, in_len, NULL, 0) != 0 ||
-	    hash2(a, sizeof(a), prk, sizeof(prk), &one, 1, NULL, 0) != 0 ||
-	    hash2(t2, PROTO_HASH_LEN, prk, sizeof(prk), a, sizeof(a), &two, 1) != 0)
+	if (hmac(tk, ck, NOISE_HASH_LEN, ikm, ikm_len, NULL, 0) != 0 ||
+	    hmac(t1, tk, sizeof(tk), &one, 1, NULL, 0) != 0 ||
+	    hmac(o2, tk, sizeof(tk), t1, sizeof(t1), &two, 1) != 0)
 		s->err = -EIO;
-	memcpy(t1, a, sizeof(a));
-	sodium_memzero(prk, sizeof(prk));
-	sodium_memzero(a, sizeof(a));
+	memcpy(o1, t1, sizeof(t1));
+	sodium_memzero(tk, sizeof(tk));
+	sodium_memzero(t1, sizeof(t1));
+}
+
+static void mix_hash(struct sym *s, const uint8_t *data, size_t len)
+{
+	if (hash2(s->h, s->h, NOISE_HASH_LEN, data, len) != 0)
+		s->err = -EIO;
+}
+
+static void mix_key(struct sym *s, const uint8_t *ikm, size_t len)
+{
+	uint8_t tk[NOISE_HASH_LEN];
+
+	hkdf(s, s->ck, ikm, len, s->ck, tk);
+	memcpy(s->k, tk, NOISE_KEY_LEN);	/* HASHLEN 64: truncated */
+	s->n = 0;
+	sodium_memzero(tk, sizeof(tk));
 }
 
 /*
- * X25519 then MixKey: a small-order peer key (all-zero output, which
- * crypto_scalarmult reports as -1) fails, so no known key ever enters C.
- * k may be NULL when the message does not encrypt under the new key.
+ * DH then MixKey: a small-order peer key (all-zero output, which
+ * crypto_scalarmult reports as -1) fails, so no known key enters ck.
  */
-static int mix_dh(struct sym *s, uint8_t k[PROTO_KEY_LEN],
-		  const uint8_t sk[PROTO_KEY_LEN], const uint8_t pk[PROTO_KEY_LEN])
+static int mix_dh(struct sym *s, const uint8_t sk[NOISE_KEY_LEN],
+		  const uint8_t pk[NOISE_KEY_LEN])
 {
-	uint8_t dh[PROTO_KEY_LEN];
-	uint8_t unused[PROTO_HASH_LEN];
+	uint8_t dh[NOISE_KEY_LEN];
 	int rc = 0;
 
 	if (crypto_scalarmult(dh, sk, pk) != 0 || sodium_is_zero(dh, sizeof(dh)))
 		rc = -EINVAL;
 	else
-		hkdf(s, s->ck, dh, sizeof(dh), s->ck, k ? k : unused);
+		mix_key(s, dh, sizeof(dh));
 	sodium_memzero(dh, sizeof(dh));
-	sodium_memzero(unused, sizeof(unused));
 	return rc < 0 ? rc : s->err;
 }
 
-/* EncryptAndHash: the ciphertext also joins H, so later messages bind it. */
-static void seal(struct sym *s, const uint8_t k[PROTO_KEY_LEN],
-		 const uint8_t *pt, size_t pt_len, uint8_t *ct)
+/* EncryptAndHash: the ciphertext also joins h, so later messages bind it. */
+static void seal(struct sym *s, const uint8_t *pt, size_t len, uint8_t *ct)
 {
-	static const uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	uint8_t nonce[NOISE_NONCE_LEN];
 
-	if (crypto_aead_chacha20poly1305_ietf_encrypt(ct, NULL, pt, pt_len, s->h,
-						      PROTO_HASH_LEN, NULL,
-						      nonce, k) != 0)
+	noise_nonce(s->n++, nonce);
+	if (crypto_aead_chacha20poly1305_ietf_encrypt(ct, NULL, pt, len, s->h,
+						      NOISE_HASH_LEN, NULL,
+						      nonce, s->k) != 0)
 		s->err = -EIO;
-	mix_hash(s, ct, pt_len + PROTO_TAG_LEN);
+	mix_hash(s, ct, len + NOISE_TAG_LEN);
 }
 
-/* DecryptAndHash: false on a bad tag, pt then left zero. */
-static bool open_ct(struct sym *s, const uint8_t k[PROTO_KEY_LEN],
-		    const uint8_t *ct, size_t ct_len, uint8_t *pt)
+/* DecryptAndHash: false on a bad tag (pt then zero). */
+static bool open_ct(struct sym *s, const uint8_t *ct, size_t ct_len, uint8_t *pt)
 {
-	static const uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	uint8_t nonce[NOISE_NONCE_LEN];
 
+	noise_nonce(s->n++, nonce);
 	if (crypto_aead_chacha20poly1305_ietf_decrypt(pt, NULL, NULL, ct, ct_len,
-						      s->h, PROTO_HASH_LEN,
-						      nonce, k) != 0) {
-		sodium_memzero(pt, ct_len - PROTO_TAG_LEN);
+						      s->h, NOISE_HASH_LEN,
+						      nonce, s->k) != 0) {
+		sodium_memzero(pt, ct_len - NOISE_TAG_LEN);
 		return false;
 	}
 	mix_hash(s, ct, ct_len);
 	return s->err == 0;
 }
 
-/* The state both sides start from, bound to the responder's static key. */
-static void sym_init(struct sym *s, const uint8_t responder_pk[PROTO_KEY_LEN])
-{
-	static const char construction[] = PROTO_CONSTRUCTION;
-	static const char identifier[] = PROTO_IDENTIFIER;
-
-	s->err = 0;
-	if (hash2(s->ck, PROTO_HASH_LEN, NULL, 0, (const uint8_t *)construction,
-		  sizeof(construction) - 1, NULL, 0) != 0)
-		s->err = -EIO;
-	memcpy(s->h, s->ck, PROTO_HASH_LEN);
-	mix_hash(s, (const uint8_t *)identifier, sizeof(identifier) - 1);
-	mix_hash(s, responder_pk, PROTO_KEY_LEN);
-}
-
 /* The state a message continues from, as a handshake saved it. */
 static void sym_load(struct sym *s, const struct noise_handshake *hs)
 {
-	memcpy(s->h, hs->hash, PROTO_HASH_LEN);
-	memcpy(s->ck, hs->chaining, PROTO_HASH_LEN);
-	s->err = 0;
+	memset(s, 0, sizeof(*s));
+	memcpy(s->h, hs->hash, NOISE_HASH_LEN);
+	memcpy(s->ck, hs->chaining, NOISE_HASH_LEN);
 }
 
-/* Saves the state a later message continues from. */
+/* Saves what a later message continues from (the key is not: IK remixes). */
 static void sym_save(const struct sym *s, struct noise_handshake *hs)
 {
-	memcpy(hs->hash, s->h, PROTO_HASH_LEN);
-	memcpy(hs->chaining, s->ck, PROTO_HASH_LEN);
+	memcpy(hs->hash, s->h, NOISE_HASH_LEN);
+	memcpy(hs->chaining, s->ck, NOISE_HASH_LEN);
 }
 
-/* MAC(key, msg[0..len)) into mac, keyed BLAKE2b-128; 0 or -EIO. */
-static int mac1_compute(const uint8_t key[PROTO_HASH_LEN], const void *msg,
-			size_t len, uint8_t mac[PROTO_MAC_LEN])
+/* The ephemeral: fixed (tests) or fresh; its public half derived. */
+static int ephemeral_make(struct noise_handshake *hs, const uint8_t *e_sk)
 {
-	return hash2(mac, PROTO_MAC_LEN, key, PROTO_HASH_LEN, msg, len, NULL, 0);
-}
-
-/* A fresh ephemeral key pair; the secret is wiped if its public half fails. */
-static int ephemeral_make(uint8_t pk[PROTO_KEY_LEN], uint8_t sk[PROTO_KEY_LEN])
-{
-	randombytes_buf(sk, PROTO_KEY_LEN);
-	if (crypto_scalarmult_base(pk, sk) != 0) {
-		sodium_memzero(sk, PROTO_KEY_LEN);
+	if (e_sk)
+		memcpy(hs->e_sk, e_sk, NOISE_KEY_LEN);
+	else
+		randombytes_buf(hs->e_sk, NOISE_KEY_LEN);
+	if (crypto_scalarmult_base(hs->e_pk, hs->e_sk) != 0) {
+		sodium_memzero(hs->e_sk, NOISE_KEY_LEN);
 		return -EIO;
 	}
 	return 0;
 }
 
-/* Transport keys from the final chaining key, oriented for this side. */
-static int keypair_split(struct sym *s, bool initiator, uint32_t local_index,
-			 uint32_t remote_index, struct noise_keypair *kp)
+int noise_static_init(struct noise_static *s, const uint8_t sk[NOISE_KEY_LEN])
 {
-	static const uint8_t empty[1];
-
-	if (initiator)
-		hkdf(s, s->ck, empty, 0, kp->send, kp->recv);
-	else
-		hkdf(s, s->ck, empty, 0, kp->recv, kp->send);
-	kp->local_index = local_index;
-	kp->remote_index = remote_index;
-	kp->initiator = initiator;
-	if (s->err != 0)
-		noise_keypair_wipe(kp);
-	return s->err;
-}
-
-int noise_static_init(struct noise_static *s, const uint8_t sk[PROTO_KEY_LEN])
-{
-	/* The public half and mac1 key are derived once, not per message. */
+	/* The public half is derived once, not per message. */
 	if (sodium_init() < 0)
 		return -ENOSYS;
-	memcpy(s->sk, sk, PROTO_KEY_LEN);
+	memcpy(s->sk, sk, NOISE_KEY_LEN);
 	if (crypto_scalarmult_base(s->pk, s->sk) != 0) {
 		noise_static_wipe(s);
 		return -EINVAL;
 	}
-	noise_mac1_key(s->pk, s->mac1_key);
 	return 0;
 }
 
 void noise_static_wipe(struct noise_static *s)
 {
-	/* The whole struct: the secret and what derives from it. */
 	sodium_memzero(s, sizeof(*s));
 }
 
@@ -265,18 +269,13 @@ void noise_keypair_wipe(struct noise_keypair *kp)
 	sodium_memzero(kp, sizeof(*kp));
 }
 
-void noise_mac1_key(const uint8_t peer_pk[PROTO_KEY_LEN],
-		    uint8_t key[PROTO_HASH_LEN])
+void noise_nonce(uint64_t counter, uint8_t nonce[NOISE_NONCE_LEN])
 {
-	/*
-	 * Keyed by the receiver's public key: anyone who knows it may send,
-	 * no one else may make us do a DH. hash2 zeroes key if BLAKE2b
-	 * refuses, and a zero key only makes every later mac1 check fail.
-	 */
-	static const char label[] = PROTO_LABEL_MAC1;
+	/* Noise's ChaChaPoly nonce: 32 zero bits, the counter little-endian. */
+	uint64_t le = htole64(counter);
 
-	(void)hash2(key, PROTO_HASH_LEN, NULL, 0, (const uint8_t *)label,
-		    sizeof(label) - 1, peer_pk, PROTO_KEY_LEN);
+	memset(nonce, 0, 4);
+	memcpy(nonce + 4, &le, sizeof(le));
 }
 
 void noise_timestamp_now(uint8_t ts[PROTO_TIMESTAMP_LEN])
@@ -297,128 +296,234 @@ void noise_timestamp_now(uint8_t ts[PROTO_TIMESTAMP_LEN])
 	memcpy(ts + sizeof(sec), &nsec, sizeof(nsec));
 }
 
-int noise_initiation_create(struct noise_handshake *hs,
-			    const struct noise_static *local,
-			    const uint8_t remote_pk[PROTO_KEY_LEN],
-			    uint32_t local_index,
-			    struct proto_initiation *out)
+int noise_ik_start(struct noise_handshake *hs, const uint8_t *prologue,
+		   size_t prologue_len, const uint8_t responder_pk[NOISE_KEY_LEN])
 {
-	/* Message 1: e, es, s, ss, timestamp; hs keeps what the response needs. */
-	uint8_t k[PROTO_KEY_LEN], ts[PROTO_TIMESTAMP_LEN];
-	uint8_t mac1_key[PROTO_HASH_LEN];
+	/* The protocol name fits HASHLEN, so it is padded, not hashed. */
+	static const char name[] = PROTO_CONSTRUCTION;
 	struct sym s;
 	int rc;
 
 	memset(hs, 0, sizeof(*hs));
-	memset(out, 0, sizeof(*out));
-	sym_init(&s, remote_pk);
-	rc = ephemeral_make(hs->e_pk, hs->e_sk);
-	if (rc < 0)
-		goto out;
-	out->type = PROTO_INITIATION;
-	out->sender = htobe32(local_index);
-	memcpy(out->ephemeral, hs->e_pk, PROTO_KEY_LEN);
-	mix_hash(&s, out->ephemeral, PROTO_KEY_LEN);
-
-	rc = mix_dh(&s, k, hs->e_sk, remote_pk);
-	if (rc < 0)
-		goto out;
-	seal(&s, k, local->pk, PROTO_KEY_LEN, out->enc_static);
-
-	rc = mix_dh(&s, k, local->sk, remote_pk);
-	if (rc < 0)
-		goto out;
-	noise_timestamp_now(ts);
-	seal(&s, k, ts, sizeof(ts), out->enc_timestamp);
-
-	noise_mac1_key(remote_pk, mac1_key);
-	rc = mac1_compute(mac1_key, out, INIT_MAC1_OFF, out->mac1);
-	if (rc == 0)
-		rc = s.err;
-	if (rc < 0)
-		goto out;
-
-	sym_save(&s, hs);
-	memcpy(hs->remote_static, remote_pk, PROTO_KEY_LEN);
-	hs->local_index = local_index;
-out:
-	if (rc < 0) {
-		noise_handshake_wipe(hs);
-		memset(out, 0, sizeof(*out));
+	memset(&s, 0, sizeof(s));
+	memcpy(s.h, name, sizeof(name) - 1);
+	memcpy(s.ck, s.h, NOISE_HASH_LEN);
+	mix_hash(&s, prologue, prologue_len);
+	mix_hash(&s, responder_pk, NOISE_KEY_LEN);
+	rc = s.err;
+	if (rc == 0) {
+		sym_save(&s, hs);
+		memcpy(hs->remote_static, responder_pk, NOISE_KEY_LEN);
 	}
-	sodium_memzero(k, sizeof(k));
-	sodium_memzero(ts, sizeof(ts));
-	sodium_memzero(mac1_key, sizeof(mac1_key));
 	sym_wipe(&s);
 	return rc;
 }
 
-bool noise_mac1_verify(const struct noise_static *local, const void *msg,
-		       size_t msg_len)
+int noise_ik_write1(struct noise_handshake *hs, const struct noise_static *local,
+		    const uint8_t *e_sk, const uint8_t *payload, size_t len,
+		    uint8_t *out)
 {
-	/* Cheap gate before any DH: only holders of our public key get past. */
-	uint8_t mac[PROTO_MAC_LEN];
-	size_t off;
-	bool ok;
+	/* -> e, es, s, ss, payload; hs keeps what the response needs. */
+	const uint8_t *rs = hs->remote_static;
+	struct sym s;
+	int rc;
 
-	if (msg_len == sizeof(struct proto_initiation))
-		off = INIT_MAC1_OFF;
-	else if (msg_len == sizeof(struct proto_response))
-		off = RESP_MAC1_OFF;
-	else
+	sym_load(&s, hs);
+	rc = ephemeral_make(hs, e_sk);
+	if (rc < 0)
+		goto out;
+	memcpy(out, hs->e_pk, NOISE_KEY_LEN);
+	mix_hash(&s, hs->e_pk, NOISE_KEY_LEN);
+	rc = mix_dh(&s, hs->e_sk, rs);
+	if (rc < 0)
+		goto out;
+	seal(&s, local->pk, NOISE_KEY_LEN, out + NOISE_KEY_LEN);
+	rc = mix_dh(&s, local->sk, rs);
+	if (rc < 0)
+		goto out;
+	seal(&s, payload, len, out + 2 * NOISE_KEY_LEN + NOISE_TAG_LEN);
+	rc = s.err;
+	if (rc == 0)
+		sym_save(&s, hs);
+out:
+	if (rc < 0) {
+		sodium_memzero(hs->e_sk, NOISE_KEY_LEN);
+		memset(out, 0, NOISE_MSG1_OVERHEAD + len);
+	}
+	sym_wipe(&s);
+	return rc;
+}
+
+bool noise_ik_read1(struct noise_handshake *hs, const struct noise_static *local,
+		    const uint8_t *msg, size_t len,
+		    bool (*lookup)(void *arg, const uint8_t pk[NOISE_KEY_LEN]),
+		    void *arg, uint8_t *payload)
+{
+	/*
+	 * es and the initiator's static key first, then the lookup, so that
+	 * an unknown key costs one DH only; then ss and the payload.
+	 */
+	uint8_t spk[NOISE_KEY_LEN];
+	const uint8_t *re = msg;
+	struct sym s;
+	bool ok = false;
+
+	if (len < NOISE_MSG1_OVERHEAD)
 		return false;
-	ok = mac1_compute(local->mac1_key, msg, off, mac) == 0 &&
-	     crypto_verify_16(mac, (const uint8_t *)msg + off) == 0;
-	sodium_memzero(mac, sizeof(mac));
+	sym_load(&s, hs);
+	mix_hash(&s, re, NOISE_KEY_LEN);
+	if (mix_dh(&s, local->sk, re) < 0 ||
+	    !open_ct(&s, msg + NOISE_KEY_LEN, NOISE_KEY_LEN + NOISE_TAG_LEN, spk) ||
+	    !lookup(arg, spk) ||
+	    mix_dh(&s, local->sk, spk) < 0 ||
+	    !open_ct(&s, msg + 2 * NOISE_KEY_LEN + NOISE_TAG_LEN,
+		     len - 2 * NOISE_KEY_LEN - NOISE_TAG_LEN, payload))
+		goto out;
+	sym_save(&s, hs);
+	memcpy(hs->remote_e, re, NOISE_KEY_LEN);
+	memcpy(hs->remote_static, spk, NOISE_KEY_LEN);
+	ok = true;
+out:
+	sodium_memzero(spk, sizeof(spk));
+	sym_wipe(&s);
 	return ok;
+}
+
+int noise_ik_write2(struct noise_handshake *hs, const uint8_t *e_sk,
+		    const uint8_t *payload, size_t len, uint8_t *out)
+{
+	/* <- e, ee, se, payload. */
+	struct sym s;
+	int rc;
+
+	sym_load(&s, hs);
+	rc = ephemeral_make(hs, e_sk);
+	if (rc < 0)
+		goto out;
+	memcpy(out, hs->e_pk, NOISE_KEY_LEN);
+	mix_hash(&s, hs->e_pk, NOISE_KEY_LEN);
+	rc = mix_dh(&s, hs->e_sk, hs->remote_e);
+	if (rc == 0)
+		rc = mix_dh(&s, hs->e_sk, hs->remote_static);
+	if (rc < 0)
+		goto out;
+	seal(&s, payload, len, out + NOISE_KEY_LEN);
+	rc = s.err;
+	if (rc == 0)
+		sym_save(&s, hs);
+out:
+	sodium_memzero(hs->e_sk, NOISE_KEY_LEN);
+	if (rc < 0)
+		memset(out, 0, NOISE_MSG2_OVERHEAD + len);
+	sym_wipe(&s);
+	return rc;
+}
+
+bool noise_ik_read2(struct noise_handshake *hs, const struct noise_static *local,
+		    const uint8_t *msg, size_t len, uint8_t *payload)
+{
+	/* On a copy of the state: a forged response leaves hs intact. */
+	const uint8_t *re = msg;
+	struct sym s;
+	bool ok = false;
+
+	if (len < NOISE_MSG2_OVERHEAD)
+		return false;
+	sym_load(&s, hs);
+	mix_hash(&s, re, NOISE_KEY_LEN);
+	if (mix_dh(&s, hs->e_sk, re) < 0 || mix_dh(&s, local->sk, re) < 0 ||
+	    !open_ct(&s, msg + NOISE_KEY_LEN, len - NOISE_KEY_LEN, payload))
+		goto out;
+	sym_save(&s, hs);
+	memcpy(hs->remote_e, re, NOISE_KEY_LEN);
+	ok = true;
+out:
+	sym_wipe(&s);
+	return ok;
+}
+
+int noise_ik_split(const struct noise_handshake *hs, bool initiator,
+		   uint8_t send[NOISE_KEY_LEN], uint8_t recv[NOISE_KEY_LEN])
+{
+	uint8_t k1[NOISE_HASH_LEN], k2[NOISE_HASH_LEN];
+	struct sym s;
+	int rc;
+
+	sym_load(&s, hs);
+	hkdf(&s, s.ck, NULL, 0, k1, k2);
+	rc = s.err;
+	if (rc == 0) {
+		memcpy(initiator ? send : recv, k1, NOISE_KEY_LEN);
+		memcpy(initiator ? recv : send, k2, NOISE_KEY_LEN);
+	} else {
+		sodium_memzero(send, NOISE_KEY_LEN);
+		sodium_memzero(recv, NOISE_KEY_LEN);
+	}
+	sodium_memzero(k1, sizeof(k1));
+	sodium_memzero(k2, sizeof(k2));
+	sym_wipe(&s);
+	return rc;
+}
+
+/* The first state of a captun handshake: our prologue, the responder's key. */
+static int captun_start(struct noise_handshake *hs,
+			const uint8_t responder_pk[NOISE_KEY_LEN])
+{
+	static const char prologue[] = PROTO_IDENTIFIER;
+
+	return noise_ik_start(hs, (const uint8_t *)prologue, sizeof(prologue) - 1,
+			      responder_pk);
+}
+
+int noise_initiation_create(struct noise_handshake *hs,
+			    const struct noise_static *local,
+			    const uint8_t remote_pk[NOISE_KEY_LEN],
+			    uint32_t local_index,
+			    struct proto_initiation *out)
+{
+	uint8_t ts[PROTO_TIMESTAMP_LEN];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = captun_start(hs, remote_pk);
+	if (rc == 0) {
+		noise_timestamp_now(ts);
+		rc = noise_ik_write1(hs, local, NULL, ts, sizeof(ts), out->ephemeral);
+	}
+	if (rc < 0) {
+		noise_handshake_wipe(hs);
+		memset(out, 0, sizeof(*out));
+	} else {
+		out->type = PROTO_INITIATION;
+		out->sender = htobe32(local_index);
+		hs->local_index = local_index;
+	}
+	sodium_memzero(ts, sizeof(ts));
+	return rc;
 }
 
 bool noise_initiation_consume(struct noise_handshake *hs,
 			      const struct noise_static *local,
 			      const struct proto_initiation *msg,
-			      bool (*lookup)(void *arg, const uint8_t pk[PROTO_KEY_LEN]),
+			      bool (*lookup)(void *arg, const uint8_t pk[NOISE_KEY_LEN]),
 			      void *arg, uint8_t ts[PROTO_TIMESTAMP_LEN])
 {
-	/*
-	 * Cheap checks, then es and the static key, then the peer lookup so
-	 * that an unknown key costs one DH only, then ss and the timestamp.
-	 */
 	static const uint8_t zero3[3];
-	uint8_t k[PROTO_KEY_LEN], spk[PROTO_KEY_LEN], t[PROTO_TIMESTAMP_LEN];
-	struct sym s;
+	const size_t len = NOISE_MSG1_OVERHEAD + PROTO_TIMESTAMP_LEN;
 	bool ok = false;
 
-	memset(hs, 0, sizeof(*hs));
 	memset(ts, 0, PROTO_TIMESTAMP_LEN);
-	sym_init(&s, local->pk);
-	if (msg->type != PROTO_INITIATION ||
-	    memcmp(msg->reserved, zero3, sizeof(zero3)) != 0 ||
-	    !noise_mac1_verify(local, msg, sizeof(*msg)))
-		goto out;
-
-	mix_hash(&s, msg->ephemeral, PROTO_KEY_LEN);
-	if (mix_dh(&s, k, local->sk, msg->ephemeral) < 0 ||
-	    !open_ct(&s, k, msg->enc_static, sizeof(msg->enc_static), spk))
-		goto out;
-	if (!lookup(arg, spk))
-		goto out;
-	if (mix_dh(&s, k, local->sk, spk) < 0 ||
-	    !open_ct(&s, k, msg->enc_timestamp, sizeof(msg->enc_timestamp), t))
-		goto out;
-
-	sym_save(&s, hs);
-	memcpy(hs->remote_e, msg->ephemeral, PROTO_KEY_LEN);
-	memcpy(hs->remote_static, spk, PROTO_KEY_LEN);
-	hs->remote_index = be32toh(msg->sender);
-	memcpy(ts, t, PROTO_TIMESTAMP_LEN);
-	ok = true;
-out:
-	if (!ok)
+	if (msg->type == PROTO_INITIATION &&
+	    memcmp(msg->reserved, zero3, sizeof(zero3)) == 0 &&
+	    captun_start(hs, local->pk) == 0 &&
+	    noise_ik_read1(hs, local, msg->ephemeral, len, lookup, arg, ts)) {
+		hs->remote_index = be32toh(msg->sender);
+		ok = true;
+	}
+	if (!ok) {
 		noise_handshake_wipe(hs);
-	sodium_memzero(k, sizeof(k));
-	sodium_memzero(spk, sizeof(spk));
-	sodium_memzero(t, sizeof(t));
-	sym_wipe(&s);
+		memset(ts, 0, PROTO_TIMESTAMP_LEN);
+	}
 	return ok;
 }
 
@@ -427,49 +532,27 @@ int noise_response_create(struct noise_handshake *hs,
 			  uint32_t local_index, struct proto_response *out,
 			  struct noise_keypair *kp)
 {
-	/*
-	 * Message 2: e, ee, se, empty payload, then the split. hs is spent
-	 * either way: a second response from it would reuse nothing useful.
-	 */
-	static const uint8_t nothing[1];
-	uint8_t k[PROTO_KEY_LEN], mac1_key[PROTO_HASH_LEN];
-	struct sym s;
+	/* hs is spent either way: a second response from it would reuse nothing useful. */
 	int rc;
 
 	(void)local;
 	memset(out, 0, sizeof(*out));
 	memset(kp, 0, sizeof(*kp));
-	sym_load(&s, hs);
-	rc = ephemeral_make(hs->e_pk, hs->e_sk);
-	if (rc < 0)
-		goto out;
-	out->type = PROTO_RESPONSE;
-	out->sender = htobe32(local_index);
-	out->receiver = htobe32(hs->remote_index);
-	memcpy(out->ephemeral, hs->e_pk, PROTO_KEY_LEN);
-	mix_hash(&s, out->ephemeral, PROTO_KEY_LEN);
-
-	rc = mix_dh(&s, NULL, hs->e_sk, hs->remote_e);
-	if (rc < 0)
-		goto out;
-	rc = mix_dh(&s, k, hs->e_sk, hs->remote_static);
-	if (rc < 0)
-		goto out;
-	seal(&s, k, nothing, 0, out->enc_empty);
-
-	noise_mac1_key(hs->remote_static, mac1_key);
-	rc = mac1_compute(mac1_key, out, RESP_MAC1_OFF, out->mac1);
+	rc = noise_ik_write2(hs, NULL, NULL, 0, out->ephemeral);
 	if (rc == 0)
-		rc = s.err;
-	if (rc == 0)
-		rc = keypair_split(&s, false, local_index, hs->remote_index, kp);
-out:
-	if (rc < 0)
+		rc = noise_ik_split(hs, false, kp->send, kp->recv);
+	if (rc == 0) {
+		out->type = PROTO_RESPONSE;
+		out->sender = htobe32(local_index);
+		out->receiver = htobe32(hs->remote_index);
+		kp->local_index = local_index;
+		kp->remote_index = hs->remote_index;
+		kp->initiator = false;
+	} else {
 		memset(out, 0, sizeof(*out));
+		noise_keypair_wipe(kp);
+	}
 	noise_handshake_wipe(hs);
-	sodium_memzero(k, sizeof(k));
-	sodium_memzero(mac1_key, sizeof(mac1_key));
-	sym_wipe(&s);
 	return rc;
 }
 
@@ -478,34 +561,24 @@ bool noise_response_consume(struct noise_handshake *hs,
 			    const struct proto_response *msg,
 			    struct noise_keypair *kp)
 {
-	/*
-	 * Works on a copy of the state, so that a forged response leaves hs
-	 * intact for the genuine one; hs is wiped only once keys exist.
-	 */
 	static const uint8_t zero3[3];
-	uint8_t k[PROTO_KEY_LEN];
-	uint8_t empty[1];
-	struct sym s;
+	struct noise_handshake next = *hs;
+	uint8_t nothing[1];
 	bool ok = false;
 
-	sym_load(&s, hs);
 	if (msg->type != PROTO_RESPONSE ||
 	    memcmp(msg->reserved, zero3, sizeof(zero3)) != 0 ||
-	    !noise_mac1_verify(local, msg, sizeof(*msg)) ||
-	    be32toh(msg->receiver) != hs->local_index)
+	    be32toh(msg->receiver) != hs->local_index ||
+	    !noise_ik_read2(&next, local, msg->ephemeral, NOISE_MSG2_OVERHEAD,
+			    nothing) ||
+	    noise_ik_split(&next, true, kp->send, kp->recv) < 0)
 		goto out;
-
-	mix_hash(&s, msg->ephemeral, PROTO_KEY_LEN);
-	if (mix_dh(&s, NULL, hs->e_sk, msg->ephemeral) < 0 ||
-	    mix_dh(&s, k, local->sk, msg->ephemeral) < 0 ||
-	    !open_ct(&s, k, msg->enc_empty, sizeof(msg->enc_empty), empty))
-		goto out;
-	if (keypair_split(&s, true, hs->local_index, be32toh(msg->sender), kp) < 0)
-		goto out;
+	kp->local_index = hs->local_index;
+	kp->remote_index = be32toh(msg->sender);
+	kp->initiator = true;
 	noise_handshake_wipe(hs);
 	ok = true;
 out:
-	sodium_memzero(k, sizeof(k));
-	sym_wipe(&s);
+	noise_handshake_wipe(&next);
 	return ok;
 }

@@ -73,12 +73,17 @@ int shim_slot_free(struct peer *p)
 	return -1;
 }
 
+int shim_session_slot(uint32_t index)
+{
+	return (int)(index & ((1u << SHIM_INDEX_PEER_SHIFT) - 1));
+}
+
 struct session *shim_session_by_index(struct shim *s, uint32_t index,
 				      struct peer **peer)
 {
 	size_t no = (index >> SHIM_INDEX_PEER_SHIFT) &
 		    ((1u << (SHIM_INDEX_RANDOM_SHIFT - SHIM_INDEX_PEER_SHIFT)) - 1);
-	int slot = (int)(index & ((1u << SHIM_INDEX_PEER_SHIFT) - 1));
+	int slot = shim_session_slot(index);
 	struct session *se;
 
 	if (no >= s->npeers)
@@ -202,7 +207,7 @@ static void peer_init(struct shim *s, struct peer *p, const struct token *t,
 	memcpy(p->sign_pk, t->sign_pk, sizeof(p->sign_pk));
 	memcpy(p->host_token, bin, binlen);
 	p->host_token_len = binlen;
-	noise_mac1_key(p->tunnel_pk, p->mac1_key);
+	cookie_maker_init(&p->cookie, p->tunnel_pk);
 	if (t->flags & WIRE_HOST_OVERLAY4) {
 		struct in_addr a;
 
@@ -325,6 +330,7 @@ void shim_peers_free(struct shim *s)
 		for (int j = 0; j < SHIM_SESSIONS; j++)
 			shim_session_clear(&p->sessions[j]);
 		noise_handshake_wipe(&p->hs);
+		cookie_maker_wipe(&p->cookie);
 		for (unsigned q = 0; q < p->queue_len; q++)
 			free(p->queue[q].data);
 		free(p->announce);

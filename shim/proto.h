@@ -1,21 +1,28 @@
 /*
  * shim/proto.h - every message capshim puts on the UDP underlay.
  *
- * All multi-byte integers are big-endian. The handshake follows Noise IK
- * (Noise_IK_25519_ChaChaPoly_BLAKE2b, prologue PROTO_IDENTIFIER), in the
- * shape WireGuard uses: the initiator knows the responder's static X25519
- * key from its host token; mac1 (keyed BLAKE2b over the message, keyed by
- * the responder's public key) is checked before any Diffie-Hellman.
+ * All multi-byte integers are big-endian. The handshake is
+ * Noise_IK_25519_ChaChaPoly_BLAKE2b exactly as the Noise specification
+ * defines it (noise.h: HASHLEN 64, HKDF over HMAC-BLAKE2b), prologue
+ * PROTO_IDENTIFIER, in the message shape WireGuard uses around it: the
+ * initiator knows the responder's static X25519 key from its host token;
+ * session indices; the initiation's payload is a TAI64N timestamp, the
+ * response's empty; mac1 and mac2 close each handshake message (cookie.h):
+ * mac1 is checked before any Diffie-Hellman, and a receiver under load
+ * answers with a cookie reply instead, until the sender proves with mac2
+ * that it receives at its address.
  *
- *   initiation  initiator -> responder   struct proto_initiation   148 bytes
- *   response    responder -> initiator   struct proto_response      92 bytes
- *   data        either way               struct proto_data_hdr + AEAD(inner IP packet)
- *   control     either way               struct proto_data_hdr + AEAD(control message)
+ *   initiation    initiator -> responder  struct proto_initiation    148 bytes
+ *   response      responder -> initiator  struct proto_response       92 bytes
+ *   cookie reply  either way              struct proto_cookie_reply   64 bytes
+ *   data          either way              struct proto_data_hdr + AEAD(inner IP packet)
+ *   control       either way              struct proto_data_hdr + AEAD(control message)
  *
  * Data and control share a session's counter space and replay window. The
  * AEAD (ChaCha20-Poly1305 IETF) takes the whole 20-byte header as
  * associated data, so the capability epoch a packet was sent under is
- * authenticated with it; its nonce is 4 zero bytes then the counter.
+ * authenticated with it; its nonce is Noise's: 4 zero bytes, then the
+ * counter little-endian (the counter field of the header is big-endian).
  *
  * Control plaintext starts with one byte, enum proto_ctl:
  *   PROTO_CTL_ANNOUNCE       struct proto_announce, host token, for each
@@ -26,7 +33,8 @@
  *   PROTO_CTL_EPOCH_REQUEST  struct proto_epoch_request: "announce this".
  *   PROTO_CTL_DENIED         struct proto_denied: the sender refused a
  *                            flow to this receiver (its capability lacks
- *                            the receiver), so that both ends record it.
+ *                            the receiver), with its flow id, so that
+ *                            both ends record it under one id.
  *   PROTO_CTL_OBJECT         struct proto_object, then one signed object
  *                            of the authority (a token or a revocation
  *                            list, wire.h) to store if newer and pass on.
@@ -34,6 +42,11 @@
  * An announced mask must be a subset of the host grant ANDed with the
  * grants of the users it names: narrowing further (down to isolation, the
  * empty mask) is always allowed, widening never.
+ *
+ * Version 2 ("captun v2") changed the handshake from a BLAKE2b-keyed PRF
+ * to the HMAC-BLAKE2b HKDF of the Noise specification, added the cookie
+ * reply and mac2, and moved the data nonce to Noise's little-endian
+ * counter: v1 and v2 hosts do not talk to each other.
  */
 #ifndef CAPTUN_SHIM_PROTO_H
 #define CAPTUN_SHIM_PROTO_H
@@ -43,13 +56,15 @@
 #include "wire.h"
 
 #define PROTO_CONSTRUCTION "Noise_IK_25519_ChaChaPoly_BLAKE2b"
-#define PROTO_IDENTIFIER "captun v1"
+#define PROTO_IDENTIFIER "captun v2"
 #define PROTO_LABEL_MAC1 "mac1----"
+#define PROTO_LABEL_COOKIE "cookie--"
 #define PROTO_ANNOUNCE_CONTEXT "captun announce v1"
 
 enum proto_type {
 	PROTO_INITIATION = 1,
 	PROTO_RESPONSE = 2,
+	PROTO_COOKIE_REPLY = 3,
 	PROTO_DATA = 4,
 	PROTO_CONTROL = 5,
 };
@@ -68,9 +83,9 @@ enum proto_object_kind {
 
 enum proto_size {
 	PROTO_KEY_LEN = 32,
-	PROTO_HASH_LEN = 32,
 	PROTO_TAG_LEN = 16,
-	PROTO_MAC_LEN = 16,
+	PROTO_MAC_LEN = 16,		/* mac1, mac2, and a cookie */
+	PROTO_XNONCE_LEN = 24,		/* XChaCha20-Poly1305 */
 	PROTO_TIMESTAMP_LEN = 12,	/* TAI64N */
 	PROTO_DATA_HDR_LEN = 20,
 	PROTO_OVERHEAD = PROTO_DATA_HDR_LEN + PROTO_TAG_LEN,
@@ -99,7 +114,7 @@ struct proto_initiation {
 	uint8_t enc_static[PROTO_KEY_LEN + PROTO_TAG_LEN];
 	uint8_t enc_timestamp[PROTO_TIMESTAMP_LEN + PROTO_TAG_LEN];
 	uint8_t mac1[PROTO_MAC_LEN];
-	uint8_t mac2[PROTO_MAC_LEN];	/* zero: reserved for cookies */
+	uint8_t mac2[PROTO_MAC_LEN];	/* zero without a cookie */
 } __attribute__((packed));
 
 struct proto_response {
@@ -111,6 +126,14 @@ struct proto_response {
 	uint8_t enc_empty[PROTO_TAG_LEN];
 	uint8_t mac1[PROTO_MAC_LEN];
 	uint8_t mac2[PROTO_MAC_LEN];
+} __attribute__((packed));
+
+struct proto_cookie_reply {
+	uint8_t type;			/* PROTO_COOKIE_REPLY */
+	uint8_t reserved[3];
+	uint32_t receiver;		/* the "sender" index of the answered message */
+	uint8_t nonce[PROTO_XNONCE_LEN];
+	uint8_t enc_cookie[PROTO_MAC_LEN + PROTO_TAG_LEN];
 } __attribute__((packed));
 
 struct proto_data_hdr {
@@ -146,16 +169,18 @@ struct proto_object {
 struct proto_denied {
 	uint8_t ctl;			/* PROTO_CTL_DENIED */
 	uint8_t proto;			/* IPPROTO_* of the refused packet */
-	uint8_t reserved[2];		/* zero */
+	uint8_t reserved[2];		/* [0]: the sender's enum flowrec_reason; [1] zero */
 	uint32_t epoch;			/* the sender's capability epoch */
 	uint16_t sport, dport;		/* ports (ICMP echo: identifier) */
 	uint8_t src[16], dst[16];	/* IPv6 or v4-mapped */
+	uint8_t flow[8];		/* the sender's flow id (common/flowrec.h) */
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct proto_object) == 4, "object");
-_Static_assert(sizeof(struct proto_denied) == 44, "denied");
+_Static_assert(sizeof(struct proto_denied) == 52, "denied");
 _Static_assert(sizeof(struct proto_initiation) == 148, "initiation");
 _Static_assert(sizeof(struct proto_response) == 92, "response");
+_Static_assert(sizeof(struct proto_cookie_reply) == 64, "cookie reply");
 _Static_assert(sizeof(struct proto_data_hdr) == PROTO_DATA_HDR_LEN, "data header");
 _Static_assert(sizeof(struct proto_announce) == 20, "announce");
 _Static_assert(sizeof(struct proto_epoch_request) == 8, "epoch request");

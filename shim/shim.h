@@ -10,12 +10,18 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
+
 #include "conntrack.h"
+#include "cookie.h"
+#include "guard.h"
+#include "flowlog.h"
 #include "inet.h"
 #include "mask.h"
 #include "noise.h"
 #include "offload.h"
 #include "proto.h"
+#include "ratelimiter.h"
 #include "replay.h"
 #include "token.h"
 #include "tun.h"
@@ -41,6 +47,10 @@ enum shim_drop {
 	DROP_RX_NOT_FOR_US,		/* inner destination is not this host */
 	DROP_RX_ANNOUNCE_BAD,		/* announcement failed verification */
 	DROP_RX_CONTROL_BAD,		/* malformed control message */
+	DROP_RX_HANDSHAKE_QUEUE,	/* handshake queue full */
+	DROP_RX_COOKIE,			/* under load without mac2: cookie reply sent instead */
+	DROP_RX_COOKIE_BAD,		/* cookie reply that does not open */
+	DROP_RX_HANDSHAKE_RATE,		/* its source's handshake budget is spent */
 	DROP_TX_NO_PEER,		/* no peer owns the destination address */
 	DROP_TX_DENIED,			/* own capability lacks the destination bit */
 	DROP_TX_TOO_BIG,		/* larger than the path allows */
@@ -65,6 +75,12 @@ enum shim_limit {
 	SHIM_GSO_MAX = 65000,		/* bytes in one GSO message */
 	SHIM_ARENA = UDP_BATCH * SHIM_GSO_MAX,
 	SHIM_ANNOUNCE_MAX = PROTO_CONTROL_MAX,
+	SHIM_HSQ = 1024,		/* handshake messages waiting (hsqueue.c) */
+	SHIM_HSQ_LOAD = 64,		/* queued at a drain's start: under load */
+	SHIM_HS_DH_LOAD = 50,		/* DH messages in a second: under load */
+	SHIM_UNDER_LOAD_S = 1,		/* how long load lasts after its cause */
+	SHIM_HS_BUDGET = 256,		/* messages per drain */
+	SHIM_HS_BUDGET_DH = 16,		/* of which may cost public-key work */
 };
 
 struct session {
@@ -89,6 +105,7 @@ struct peer_cap {
 struct peer_counters {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t rx_denied, tx_denied, handshakes;
+	uint64_t cookies_received;	/* cookie replies it sent us */
 	uint64_t denied_reported;	/* refusals the peer reported making */
 };
 
@@ -102,7 +119,7 @@ struct peer {
 	uint16_t bit;
 	uint8_t tunnel_pk[PROTO_KEY_LEN];
 	uint8_t sign_pk[PROTO_KEY_LEN];
-	uint8_t mac1_key[PROTO_HASH_LEN];	/* for initiations we send */
+	struct cookie_maker cookie;	/* macs of what we send it, its cookie */
 	uint8_t host_token[WIRE_TOKEN_MAX];
 	size_t host_token_len;
 	struct token token;
@@ -117,6 +134,7 @@ struct peer {
 	int cur, prev, next;		/* slot numbers, -1 for none */
 	struct noise_handshake hs;
 	bool hs_pending;		/* initiation sent, awaiting response */
+	bool hs_cookie_retried;		/* resent once on a cookie reply */
 	int hs_slot;			/* slot the pending session will use */
 	uint64_t hs_sent_ns, hs_first_ns;
 	uint8_t last_ts[PROTO_TIMESTAMP_LEN];
@@ -130,6 +148,7 @@ struct peer {
 	uint64_t epoch_request_ns;	/* rate limit of our requests */
 	uint64_t announce_sent_ns;	/* rate limit of our answers */
 	uint64_t denied_report_ns;	/* rate limit of our refusal reports */
+	unsigned denied_reports;	/* reports sent since denied_report_ns */
 
 	struct queued queue[SHIM_QUEUE];
 	unsigned queue_len;
@@ -165,6 +184,10 @@ struct shim_config {
 	bool no_cap_check;		/* benchmarks only: no capability check */
 	unsigned rekey_after_s;		/* PROTO_REKEY_AFTER_TIME_S; tests shorten it */
 	bool foreground;
+	struct shim_guard_cfg guard;	/* --underlay-guard, --underlay-allow */
+	uint64_t flow_max_bytes;		/* flows.log rotation size; 0: default */
+	unsigned flow_keep;		/* rotated flows.log files kept; 0: default */
+	unsigned flow_rate;		/* flow records a second before summaries */
 	const char *attach;		/* attach mode: the mesh interface (shim/attach.h) */
 	const char *bpf_dir;		/* attach mode: pin directory */
 	const char *cgroup;		/* attach mode: cgroup2 root, NULL to detect */
@@ -199,6 +222,17 @@ struct tx_batch {
 	size_t used;
 };
 
+/* Received handshake messages waiting for the public-key work (hsqueue.c). */
+struct hs_item;
+struct hs_queue {
+	struct hs_item *items;		/* SHIM_HSQ, a ring */
+	unsigned head, len;
+	uint64_t under_load_until_ns;
+	uint64_t dh_window_ns;		/* start of the current second */
+	unsigned dh_in_window;		/* DH messages in it */
+	uint64_t cookies_sent;
+};
+
 struct shim;
 
 /* An epoll registration: the loop calls fn when fd is ready. */
@@ -213,6 +247,9 @@ struct shim {
 	struct shim_config cfg;
 	struct host_keys keys;
 	struct noise_static stat;
+	struct cookie_checker cookies;	/* macs sent to us, our cookies */
+	struct ratelimiter rl;		/* handshake budget per source */
+	struct hs_queue hsq;
 	struct token self;		/* own host token, verified */
 	uint8_t self_token[WIRE_TOKEN_MAX];
 	size_t self_token_len;
@@ -240,6 +277,14 @@ struct shim {
 	uint64_t now;			/* time of the current event */
 	int epfd;
 	struct ctl *ctl;
+	struct shim_guard guard;	/* guard.c */
+	struct flowlog *flows;		/* DIR/flows.log (flows.c) */
+	struct {			/* the NFQUEUE reader, capqueue (queue.c) */
+		uint64_t first_ms, hello_ms;	/* monotonic; 0: never */
+		int num;
+		bool bypass, rules;
+		uint64_t accepted, denied;
+	} queue;
 	const struct shim_mode *mode;	/* NULL: the tunnel */
 	void *mode_state;
 };
@@ -255,20 +300,33 @@ struct peer *shim_peer_by_pk(struct shim *s, const uint8_t pk[PROTO_KEY_LEN]);
 struct peer *shim_peer_by_addr(struct shim *s, const struct in6_addr *a);
 struct session *shim_session_by_index(struct shim *s, uint32_t index,
 				      struct peer **peer);
+int shim_session_slot(uint32_t index);
 uint32_t shim_index_make(const struct shim *s, const struct peer *p, int slot);
 int shim_slot_free(struct peer *p);
 void shim_session_clear(struct session *se);
 size_t shim_peer_no(const struct shim *s, const struct peer *p);
 
-/* handshake.c */
+/* handshake.c: the public-key work; bool: whether any was done */
 int shim_handshake_start(struct shim *s, struct peer *p);
-void shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
+bool shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
 			       const struct sockaddr *from, socklen_t fromlen);
-void shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
+bool shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
 			     const struct sockaddr *from, socklen_t fromlen);
-void shim_timers(struct shim *s, uint64_t now);
+void shim_handshake_cookie(struct shim *s, const uint8_t *buf, size_t len);
 struct session *shim_session_send(struct peer *p, uint64_t now);
 void shim_session_confirm(struct shim *s, struct peer *p, int slot);
+
+/* hsqueue.c */
+int shim_hsqueue_init(struct shim *s);
+void shim_hsqueue_free(struct shim *s);
+void shim_handshake_enqueue(struct shim *s, const uint8_t *buf, size_t len,
+			    const struct sockaddr *from, socklen_t fromlen);
+/* Serves queued handshake messages within the budget; true if some remain. */
+bool shim_handshake_drain(struct shim *s);
+bool shim_handshake_pending(const struct shim *s);
+
+/* timers.c */
+void shim_timers(struct shim *s, uint64_t now);
 
 /* announce.c */
 int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
@@ -281,22 +339,28 @@ bool shim_announce_receive(struct shim *s, struct peer *p,
 const struct peer_cap *shim_peer_cap(const struct peer *p, uint32_t epoch);
 int shim_epoch_load(struct shim *s);
 
-/* datapath.c */
+/* device.c */
+void shim_drop(struct shim *s, enum shim_drop d);
+int shim_datapath_init(struct shim *s);
+void shim_datapath_free(struct shim *s);
+
+/* send.c */
 void shim_tun_readable(struct shim *s);
-void shim_udp_readable(struct shim *s, struct udp_sock *u);
-void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
-		      const struct sockaddr *from, socklen_t fromlen);
 void shim_peer_mtu_update(struct shim *s, struct peer *p);
 int shim_send_control(struct shim *s, struct peer *p, const uint8_t *msg,
 		      size_t len);
 void shim_flush_queue(struct shim *s, struct peer *p);
-void shim_denied_reported(struct shim *s, struct peer *p, const uint8_t *msg);
-void shim_drop(struct shim *s, enum shim_drop d);
 void shim_tx_flush(struct shim *s);
-int shim_datapath_init(struct shim *s);
-void shim_datapath_free(struct shim *s);
+int shim_send_raw(struct shim *s, const struct sockaddr_storage *to,
+		  socklen_t tolen, const void *buf, size_t len);
 
-/* objects.c */
+/* receive.c */
+void shim_udp_readable(struct shim *s, struct udp_sock *u);
+void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
+		      const struct sockaddr *from, socklen_t fromlen);
+int shim_tun_write(struct shim *s, const uint8_t *pkt, size_t len);
+
+/* update.c */
 int shim_object_accept(struct shim *s, const uint8_t *bin, size_t len,
 		       bool *stored, const char **why);
 int shim_publish(struct shim *s, const uint8_t *bin, size_t len,
@@ -309,6 +373,27 @@ void shim_publish_revocation(struct shim *s, struct peer *p);
 int shim_ctl_open(struct shim *s, const char *path);
 void shim_ctl_close(struct shim *s);
 int shim_ev_add(struct shim *s, struct shim_ev *ev);
+
+/* flows.c: denied flows recorded at both ends (common/flowrec.h) */
+int shim_flows_option(struct shim_config *cfg, int opt, const char *arg);
+int shim_flows_open(struct shim *s);
+void shim_flows_tick(struct shim *s);
+void shim_flows_close(struct shim *s);
+json_t *shim_flows_status(struct shim *s);
+void shim_flow_denied_tx(struct shim *s, struct peer *p, const struct inet_flow *f,
+			 const struct flowrec *attr, enum flowrec_via via,
+			 uint8_t id_out[FLOWREC_ID_LEN]);
+void shim_flow_reported(struct shim *s, struct peer *p, const uint8_t *msg);
+void shim_flow_denied_rx(struct shim *s, struct peer *p, uint32_t epoch,
+			 enum flowrec_reason reason, const struct inet_flow *f,
+			 enum flowrec_via via);
+/* flows_attach.c: attach mode's ring-buffer records (kernel-bpf/attach_event.h) */
+struct attach_event;
+int shim_flow_attach_event(struct shim *s, const struct attach_event *e);
+
+/* queue.c: the NFQUEUE reader's verbs (queue/queue_proto.h) */
+json_t *shim_queue_request(struct shim *s, uid_t uid, const char *cmd, json_t *req);
+json_t *shim_queue_status(struct shim *s);
 
 /* log.c */
 void shim_log_syslog(bool on);

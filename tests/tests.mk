@@ -4,8 +4,12 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(BUILD)/captun-tests
 
-$(UNIT_BIN): $(UNIT_OBJS) $(PAM_CAPD_PURE_OBJS) $(CAPD_LIB) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB) \
-		$(KBPF_LIB)
+# capctl's report engine is tested on its own (check_report.c).
+UNIT_CAPCTL_OBJS := $(BUILD)/tools/capctl/report.o $(BUILD)/tools/capctl/report_html.o
+$(BUILD)/tests/unit/check_report.o: CFLAGS += -Itools/capctl
+
+$(UNIT_BIN): $(UNIT_OBJS) $(UNIT_CAPCTL_OBJS) $(PAM_CAPD_PURE_OBJS) $(CAPD_LIB) $(SHIM_LIB) \
+		$(COMMON_LIB) $(POLICY_LIB) $(KBPF_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) $(BPF_LIBS)
 
 # the eBPF suites include the skeletons
@@ -13,15 +17,26 @@ $(UNIT_OBJS): $(KBPF_SKELS)
 
 ALL_TARGETS += $(UNIT_BIN)
 
-# capinject: a hostile peer for the netns tests (tests/netns/test_hostile.sh).
-CAPINJECT_SRCS := $(wildcard tests/tools/*.c)
+# The Noise test vector is read from the source tree (a fresh clone has it).
+$(BUILD)/tests/unit/check_noise_vector.o: CFLAGS += -DTEST_VECTOR_DIR='"$(CURDIR)/tests/vectors"'
+
+# capinject: a hostile peer for the netns tests (tests/netns/test_hostile.sh);
+# capflood: a handshake flood (tests/netns/test_flood.sh), on the same
+# host-loading and link code.
+CAPFLOOD_SRCS := tests/tools/capflood.c
+CAPINJECT_SRCS := $(filter-out $(CAPFLOOD_SRCS),$(wildcard tests/tools/*.c))
 CAPINJECT_OBJS := $(CAPINJECT_SRCS:%.c=$(BUILD)/%.o)
 CAPINJECT := $(BUILD)/capinject
+CAPFLOOD := $(BUILD)/capflood
+INJECT_LIB_OBJS := $(BUILD)/tests/tools/inject_host.o $(BUILD)/tests/tools/inject_link.o
 
 $(CAPINJECT): $(CAPINJECT_OBJS) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-ALL_TARGETS += $(CAPINJECT)
+$(CAPFLOOD): $(BUILD)/tests/tools/capflood.o $(INJECT_LIB_OBJS) $(SHIM_LIB) $(COMMON_LIB) $(POLICY_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+ALL_TARGETS += $(CAPINJECT) $(CAPFLOOD)
 
 # The test command of the README: install, build with sanitizers, run all
 # (the netns tests need root). Check's summary line comes last.
@@ -35,12 +50,13 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy -Ishim -Icapd -Icommon $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy -Ishim -Icapd -Icommon -Itools/capctl $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Wall -Wextra -Werror -Wno-unused-parameter
 
 FUZZ_LIB_SRCS := $(POLICY_SRCS) $(filter-out shim/main.c shim/attach%.c,$(wildcard shim/*.c)) \
-	$(filter-out capd/main.c,$(wildcard capd/*.c)) $(COMMON_SRCS)
+	$(filter-out capd/main.c,$(wildcard capd/*.c)) $(COMMON_SRCS) \
+	tools/capctl/report.c tools/capctl/report_html.c
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard policy/*.h shim/*.h capd/*.h)
 	@mkdir -p $(dir $@)

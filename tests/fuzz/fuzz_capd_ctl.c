@@ -8,8 +8,11 @@
  * Invariants are checked on whatever parses: a parsed request carries
  * only fields that pass the same checks capd applies to them, a refused
  * one leaves nothing behind and an error text that becomes valid JSON; a
- * decoded state file encodes and decodes again to the same table. A broken
- * invariant abort()s with a message on stderr.
+ * decoded state file encodes and decodes again to the same table. The same
+ * bytes also go to what capd reads of other processes (linger.c, procs.c):
+ * /proc/PID/status's Uid line and a thread's state and flags, and to the
+ * checks of the process helper's messages. A broken invariant abort()s
+ * with a message on stderr.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,17 +21,9 @@
 #include <string.h>
 
 #include "capd.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",     \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
 
 /* An idle capd: no sessions, no capshim, nothing on disk. */
 static struct capd idle = {
@@ -133,6 +128,31 @@ static void fuzz_state(const char *text, size_t size)
 	capd_table_free(&t);
 }
 
+/* /proc texts and the helper's messages: bounded reads, sane verdicts. */
+static void fuzz_procs(const char *text, size_t size)
+{
+	static struct capd_procs_req req;
+	static struct capd_procs_ans ans;
+	uint32_t uids[4];
+	bool live;
+
+	(void)capd_procs_status_uids(text, size, uids);
+	(void)capd_procs_stat_live(text, size, &live);
+	memset(&req, 0, sizeof(req));
+	memcpy(&req, text, size < sizeof(req) ? size : sizeof(req));
+	if (capd_procs_req_check(&req, size))
+		CHECK(req.n <= CAPD_PROCS_UIDS_MAX);
+	memset(&ans, 0, sizeof(ans));
+	memcpy(&ans, text, size < sizeof(ans) ? size : sizeof(ans));
+	req.version = CAPD_PROCS_VERSION;
+	req.n = ans.n <= CAPD_PROCS_UIDS_MAX ? ans.n : 0;
+	for (uint32_t i = 0; i < req.n; i++)
+		req.uid[i] = ans.hit[i].uid;
+	if (capd_procs_ans_check(&ans, size, &req))
+		for (uint32_t i = 0; i < ans.n; i++)
+			CHECK(ans.hit[i].verdict <= CAPD_PROCS_UNKNOWN && ans.hit[i].pid >= 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -143,5 +163,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_request(text, size);
 	fuzz_state(text, size);
 	(void)capd_proc_stat_parse(text, size, &start);
+	fuzz_procs(text, size);
 	return 0;
 }

@@ -1,24 +1,29 @@
 /*
- * tests/fuzz/fuzz_handshake.c - libFuzzer harness for shim/noise.h: the
- * responder's noise_mac1_verify and noise_initiation_consume with a fixed
- * static key, and the initiator's noise_response_consume against a fixed
- * pending handshake.
+ * tests/fuzz/fuzz_handshake.c - libFuzzer harness for shim/noise.h and
+ * shim/cookie.h: the responder's noise_initiation_consume with a fixed
+ * static key, the initiator's noise_response_consume against a fixed
+ * pending handshake, cookie_validate (mac1 and mac2) and
+ * cookie_reply_consume.
  *
  * Input: one flags byte, then the body.
- *   FLAG_MAC1   recompute a valid mac1 before consuming, so the fuzzer
- *               gets past the cheap gate and reaches the DHs and AEADs
- *   FLAG_XOR    the body is XORed into a genuine initiation / response
- *               made at start-up (all-zero body: the genuine message), so
- *               that small changes to valid messages are explored; without
- *               it the body is the message itself (when it is long enough)
+ *   FLAG_MAC1   recompute valid macs (mac1, and mac2 with the cookie the
+ *               responder gave) before checking them, so that the checks
+ *               pass and the mac2 path is explored
+ *   FLAG_XOR    the body is XORed into a genuine initiation / response /
+ *               cookie reply made at start-up (all-zero body: the genuine
+ *               message), so that small changes to valid messages are
+ *               explored; without it the body is the message itself (when
+ *               it is long enough)
  *   FLAG_RECV   the response's receiver is set to the pending index
- * Every body also goes raw to noise_mac1_verify under both keys.
+ * Every body also goes raw to cookie_validate under both checkers.
  *
  * The static keys are fixed (so a seed initiation from the fixed initiator
  * stays valid); the pending handshake's ephemeral is drawn at start-up.
  * Invariants (abort on breach): whatever is accepted came from the known
  * initiator and, for a response, yields exactly the responder's keys; a
- * refused response leaves the pending handshake untouched.
+ * refused response leaves the pending handshake untouched; an accepted
+ * cookie reply is the genuine one but for its receiver index; macs made
+ * by the maker always validate.
  */
 #include <endian.h>
 #include <stdbool.h>
@@ -26,10 +31,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "cookie.h"
 #include "noise.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -44,6 +51,8 @@ enum fuzz_flags {
 	FLAG_XOR = 1 << 1,
 	FLAG_RECV = 1 << 2,
 };
+
+#define NOW (UINT64_C(1000) * 1000000000u)
 
 enum fuzz_index {
 	PENDING_INDEX = 0x11223344,
@@ -63,6 +72,11 @@ _Static_assert(sizeof(FUZZ_INITIATOR_SK) - 1 == PROTO_KEY_LEN, "sk");
 	} while (0)
 
 static struct noise_static responder, initiator;
+static struct cookie_checker responder_cc, initiator_cc;
+static struct cookie_maker to_responder;	/* holds the responder's cookie */
+static struct cookie_maker reply_maker;		/* awaiting valid_reply */
+static struct proto_cookie_reply valid_reply;
+static const struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = 9 };
 static struct noise_handshake pending;		/* initiator awaiting valid_resp */
 static struct proto_initiation valid_init;
 static struct proto_response valid_resp;
@@ -77,14 +91,14 @@ static bool lookup(void *arg, const uint8_t pk[PROTO_KEY_LEN])
 	return memcmp(pk, initiator.pk, PROTO_KEY_LEN) == 0;
 }
 
-/* A valid mac1 for msg as a sender who knows the receiver's key makes it. */
-static void mac1_fix(void *msg, size_t mac1_off, const uint8_t receiver_pk[PROTO_KEY_LEN])
+/* Valid macs for msg as the initiator makes them (mac2: the responder's cookie). */
+static void macs_fix(void *msg, size_t len, struct cookie_checker *cc)
 {
-	uint8_t key[PROTO_HASH_LEN];
+	struct cookie_maker m = to_responder;
 
-	noise_mac1_key(receiver_pk, key);
-	CHECK(crypto_generichash((uint8_t *)msg + mac1_off, PROTO_MAC_LEN, msg,
-				 mac1_off, key, sizeof(key)) == 0);
+	cookie_add_macs(&m, msg, len, NOW);
+	CHECK(cookie_validate(cc, msg, len, (const struct sockaddr *)&from, sizeof(from),
+			      true, NOW) != COOKIE_MAC_INVALID || cc != &responder_cc);
 }
 
 /* msg = base XOR body (xor mode) or body itself; false if too short. */
@@ -118,15 +132,18 @@ static void fuzz_initiation(unsigned flags, const uint8_t *body, size_t body_len
 
 	if (!build(&msg, &valid_init, sizeof(msg), flags, body, body_len))
 		return;
-	if (flags & FLAG_MAC1)
-		mac1_fix(&msg, offsetof(struct proto_initiation, mac1), responder.pk);
+	if (flags & FLAG_MAC1) {
+		macs_fix(&msg, sizeof(msg), &responder_cc);
+		CHECK(cookie_validate(&responder_cc, &msg, sizeof(msg),
+				      (const struct sockaddr *)&from, sizeof(from), true,
+				      NOW) == COOKIE_MAC_VALID_COOKIE);
+	}
 	ok = noise_initiation_consume(&hs, &responder, &msg, lookup, &calls, ts);
 	if (!ok) {
 		CHECK(sodium_is_zero((const uint8_t *)&hs, sizeof(hs)));
 		CHECK(sodium_is_zero(ts, sizeof(ts)));
 		return;
 	}
-	CHECK(noise_mac1_verify(&responder, &msg, sizeof(msg)));
 	CHECK(calls == 1);
 	CHECK(memcmp(hs.remote_static, initiator.pk, PROTO_KEY_LEN) == 0);
 	CHECK(hs.remote_index == be32toh(msg.sender));
@@ -139,7 +156,6 @@ static void fuzz_initiation(unsigned flags, const uint8_t *body, size_t body_len
 	}
 	CHECK(noise_response_create(&hs, &responder, RESPONDER_INDEX, &resp, &kp) == 0);
 	CHECK(sodium_is_zero((const uint8_t *)&hs, sizeof(hs)));
-	CHECK(noise_mac1_verify(&initiator, &resp, sizeof(resp)));
 	noise_keypair_wipe(&kp);
 }
 
@@ -154,7 +170,7 @@ static void fuzz_response(unsigned flags, const uint8_t *body, size_t body_len)
 	if (flags & FLAG_RECV)
 		msg.receiver = htobe32(PENDING_INDEX);
 	if (flags & FLAG_MAC1)
-		mac1_fix(&msg, offsetof(struct proto_response, mac1), initiator.pk);
+		macs_fix(&msg, sizeof(msg), &initiator_cc);
 	if (!noise_response_consume(&hs, &initiator, &msg, &kp)) {
 		CHECK(memcmp(&hs, &pending, sizeof(hs)) == 0);
 		noise_handshake_wipe(&hs);
@@ -166,6 +182,22 @@ static void fuzz_response(unsigned flags, const uint8_t *body, size_t body_len)
 	CHECK(memcmp(kp.recv, responder_kp.send, PROTO_KEY_LEN) == 0);
 	CHECK(sodium_is_zero((const uint8_t *)&hs, sizeof(hs)));
 	noise_keypair_wipe(&kp);
+}
+
+static void fuzz_cookie(unsigned flags, const uint8_t *body, size_t body_len)
+{
+	struct proto_cookie_reply msg;
+	struct cookie_maker m = reply_maker;
+
+	if (!build(&msg, &valid_reply, sizeof(msg), flags, body, body_len))
+		return;
+	if (!cookie_reply_consume(&m, &msg, NOW)) {
+		CHECK(memcmp(&m, &reply_maker, sizeof(m)) == 0);
+		return;
+	}
+	msg.receiver = valid_reply.receiver;
+	CHECK(memcmp(&msg, &valid_reply, sizeof(msg)) == 0);
+	CHECK(memcmp(m.cookie, to_responder.cookie, sizeof(m.cookie)) == 0);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -180,8 +212,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	CHECK(sodium_init() >= 0);
 	CHECK(noise_static_init(&responder, (const uint8_t *)rsk) == 0);
 	CHECK(noise_static_init(&initiator, (const uint8_t *)isk) == 0);
+	cookie_checker_init(&responder_cc, responder.pk);
+	cookie_checker_init(&initiator_cc, initiator.pk);
+	cookie_maker_init(&to_responder, responder.pk);
 	CHECK(noise_initiation_create(&pending, &initiator, responder.pk,
 				      PENDING_INDEX, &valid_init) == 0);
+	cookie_add_macs(&to_responder, &valid_init, sizeof(valid_init), NOW);
+	reply_maker = to_responder;
+	CHECK(cookie_reply_create(&responder_cc, &valid_reply, &valid_init,
+				  sizeof(valid_init), PENDING_INDEX,
+				  (const struct sockaddr *)&from, sizeof(from), NOW) == 0);
+	CHECK(cookie_reply_consume(&to_responder, &valid_reply, NOW));
 	CHECK(noise_initiation_consume(&rhs, &responder, &valid_init, lookup,
 				       &calls, ts));
 	CHECK(noise_response_create(&rhs, &responder, RESPONDER_INDEX,
@@ -198,9 +239,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flags = data[0];
 	data++;
 	size--;
-	(void)noise_mac1_verify(&responder, data, size);
-	(void)noise_mac1_verify(&initiator, data, size);
+	(void)cookie_validate(&responder_cc, data, size, (const struct sockaddr *)&from,
+			      sizeof(from), true, NOW);
+	(void)cookie_validate(&initiator_cc, data, size, (const struct sockaddr *)&from,
+			      sizeof(from), flags & FLAG_RECV, NOW);
 	fuzz_initiation(flags, data, size);
 	fuzz_response(flags, data, size);
+	fuzz_cookie(flags, data, size);
 	return 0;
 }

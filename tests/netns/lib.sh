@@ -30,6 +30,8 @@
 #   ms_now                milliseconds since the epoch
 #   wait_until SECS CMD...     polls CMD every 0.1 s, false on timeout
 #   capshim_pid LAB HOST  pid of HOST's capshim (from its namespace's pids)
+#   ns_pid_named LAB HOST COMM  pid of a process named COMM in HOST's namespace
+#   cap_eff PID           the process's effective capability set (CapEff, hex)
 #   pid_gone PID          true if PID has exited (zombies count as gone)
 #   procs_naming TEXT     pids of processes whose command line holds TEXT
 #   logs_clean LAB        checks no capshim log of LAB has a sanitizer report
@@ -227,16 +229,20 @@ print(f(after) - f(before))' "$1" "$2" "$3" 2>/dev/null
 
 peer_expr() { echo "[p for p in d['peers'] if p['name'] == '$1'][0]['$2']"; }
 
-capshim_pid() {
+ns_pid_named() {
 	local pid
 	for pid in $(ip netns pids "$1-$2" 2>/dev/null); do
-		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = capshim ]; then
+		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$3" ]; then
 			echo "$pid"
 			return 0
 		fi
 	done
 	return 1
 }
+
+capshim_pid() { ns_pid_named "$1" "$2" capshim; }
+
+cap_eff() { awk '/^CapEff/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
 pid_gone() {
 	[ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null

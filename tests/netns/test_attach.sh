@@ -69,7 +69,7 @@ ms=$(python3 -c "print(int(float('${out:-9}') * 1000))")
 check_eq "A's curl host1 -> host2: refused (curl exit 7)" "$rc" 7
 check_lt "A's curl host1 -> host2: refused in under $REFUSE_MS ms (curl's time_total ${ms} ms)" "$ms" "$REFUSE_MS"
 check "host1's record names the process: pid, uid $(id -u A) (A), comm curl" wait_until 2 log_has host1 "$L1" \
-	"denied \(sender\) tcp 10\.77\.0\.2:[0-9]+ -> 10\.77\.0\.3:80 from host host1 to host host2 users \[A\] epoch [0-9]+: .*connect\(\) refused: pid [0-9]+ uid $(id -u A) \(A\) comm curl"
+	"denied \(sender\) tcp 10\.77\.0\.2:[0-9]+ -> 10\.77\.0\.3:80 from host host1 to host host2 users \[A\] epoch [0-9]+: .*uid $(id -u A) pid [0-9]+ \(curl\)"
 login_end a1
 login_wait a1 2>/dev/null
 check "A gone: host1's mask is 2-3 again" wait_until 3 sh -c "[ \"\$($CAPLAB status $L host1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"mask\"])')\" = 2-3 ]"

@@ -97,8 +97,9 @@ check "$NEW has a key its authorized_keys accepts" sh -c \
 	"grep -qxF \"\$(cat /home/$NEW/.ssh/id_ed25519.pub)\" /home/$NEW/.ssh/authorized_keys"
 check "each host has its PAM service with pam_capd.so and its capd socket" sh -c \
 	"for h in host1 host2 host3; do grep -q \"^session *required *$CAPTUN_BIN/pam_capd.so socket=$D/hosts/\$h/capd.sock\$\" /etc/pam.d/caplab-$L-\$h || exit 1; done"
-check "each sshd listens on port 22 (of all addresses)" sh -c \
-	"for h in host1 host2 host3; do $CAPLAB exec $L \$h ss -Hltn 'sport = :22' | grep -q '0.0.0.0:22' || exit 1; done"
+check "each sshd listens on port 22 of its overlay address, not of every address" sh -c \
+	"for h in host1 host2 host3; do o=\$($CAPLAB addr $L \$h); l=\$($CAPLAB exec $L \$h ss -Hltn 'sport = :22');
+	 echo \"\$l\" | grep -qF \"\$o:22\" && ! echo \"\$l\" | grep -qE '(0\.0\.0\.0|\[::\]|\*):22' || exit 1; done"
 
 # ---- a login runs its command as the user -------------------------------------
 out=$(lssh "$L" host1 A -- id -un 2>&1) || true

@@ -381,6 +381,7 @@ static int case_unlisted_key(struct ctx *c)
 	}
 	noise_static_wipe(&fresh);
 	noise_handshake_wipe(&hs);
+	cookie_add_macs(&c->l.cookie, &init, sizeof(init), 0);
 	return send_dgram(c, (const uint8_t *)&init, sizeof(init),
 			  "sent an initiation from a key in no token");
 }

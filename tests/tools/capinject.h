@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "cookie.h"
 #include "keys.h"
 #include "noise.h"
 #include "proto.h"
@@ -66,6 +67,7 @@ struct inj_link {
 	uint16_t local_port;
 	bool up;			/* the handshake finished */
 	struct noise_keypair kp;
+	struct cookie_maker cookie;	/* macs towards the target, its cookie */
 	uint64_t send_counter;
 	bool verbose;
 };

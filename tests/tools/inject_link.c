@@ -1,8 +1,9 @@
 /*
  * tests/tools/inject_link.c - capinject's side of the underlay: one UDP
- * socket towards one capshim, the Noise IK handshake through shim/noise.c,
- * and data/control messages sealed and opened exactly as shim/datapath.c
- * does (header as associated data, nonce = 4 zero bytes + counter).
+ * socket towards one capshim, the Noise IK handshake through shim/noise.c
+ * with the macs and cookies of shim/cookie.c, and data/control messages
+ * sealed and opened exactly as shim/send.c and shim/receive.c do (header
+ * as associated data, Noise's nonce).
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -116,6 +117,7 @@ void inj_link_close(struct inj_link *l)
 		close(l->fd);
 	l->fd = -1;
 	noise_keypair_wipe(&l->kp);
+	cookie_maker_wipe(&l->cookie);
 }
 
 int inj_send(struct inj_link *l, const void *buf, size_t len)
@@ -169,6 +171,11 @@ long inj_recv(struct inj_link *l, uint8_t *buf, size_t cap, int timeout_ms)
 	}
 }
 
+/*
+ * Sends initiations until a response completes one. A cookie reply (the
+ * target under load) is taken for mac2 and the initiation sent again at
+ * once, as capshim does.
+ */
 int inj_handshake(struct inj_link *l, const struct noise_static *local,
 		  const uint8_t remote_pk[PROTO_KEY_LEN], int tries,
 		  int timeout_ms)
@@ -178,23 +185,43 @@ int inj_handshake(struct inj_link *l, const struct noise_static *local,
 	uint8_t buf[512];
 	int ret = -ETIMEDOUT;
 
+	cookie_maker_init(&l->cookie, remote_pk);
 	for (int t = 0; t < tries && ret != 0; t++) {
 		uint32_t index = randombytes_random();
-		int64_t deadline;
+		bool resend = true;
+		int64_t deadline = now_ms() + timeout_ms;
 
-		if (noise_initiation_create(&hs, local, remote_pk, index, &init) < 0)
-			return -EIO;
-		if ((ret = inj_send(l, &init, sizeof(init))) < 0)
-			break;
-		ret = -ETIMEDOUT;
-		deadline = now_ms() + timeout_ms;
-		while (now_ms() < deadline) {
+		while (ret != 0 && now_ms() < deadline) {
 			struct proto_response resp;
-			long n = inj_recv(l, buf, sizeof(buf), (int)(deadline - now_ms()));
+			struct proto_cookie_reply cr;
+			long n;
 
+			if (resend) {
+				if (noise_initiation_create(&hs, local, remote_pk, index, &init) < 0)
+					return -EIO;
+				cookie_add_macs(&l->cookie, &init, sizeof(init),
+						(uint64_t)now_ms() * 1000000u);
+				if ((ret = inj_send(l, &init, sizeof(init))) < 0)
+					return ret;
+				ret = -ETIMEDOUT;
+				resend = false;
+			}
+			n = inj_recv(l, buf, sizeof(buf), (int)(deadline - now_ms()));
 			if (n < 0) {
 				ret = (int)n;
 				break;
+			}
+			if (n == (long)sizeof(cr) && buf[0] == PROTO_COOKIE_REPLY) {
+				memcpy(&cr, buf, sizeof(cr));
+				if (be32toh(cr.receiver) == index &&
+				    cookie_reply_consume(&l->cookie, &cr,
+							 (uint64_t)now_ms() * 1000000u)) {
+					if (l->verbose)
+						fprintf(stderr, "capinject: cookie reply: "
+							"initiating again with mac2\n");
+					resend = true;
+				}
+				continue;
 			}
 			if (n != (long)sizeof(resp) || buf[0] != PROTO_RESPONSE)
 				continue;
@@ -203,7 +230,6 @@ int inj_handshake(struct inj_link *l, const struct noise_static *local,
 				l->send_counter = 0;
 				l->up = true;
 				ret = 0;
-				break;
 			}
 		}
 		noise_handshake_wipe(&hs);
@@ -212,14 +238,6 @@ int inj_handshake(struct inj_link *l, const struct noise_static *local,
 	}
 	sodium_memzero(&init, sizeof(init));
 	return ret;
-}
-
-static void nonce_of(uint64_t counter, uint8_t nonce[12])
-{
-	uint64_t be = htobe64(counter);
-
-	memset(nonce, 0, 4);
-	memcpy(nonce + 4, &be, sizeof(be));
 }
 
 size_t inj_seal(struct inj_link *l, uint8_t type, uint32_t epoch,
@@ -239,7 +257,7 @@ size_t inj_seal(struct inj_link *l, uint8_t type, uint32_t epoch,
 	hdr.receiver = htobe32(receiver ? receiver : l->kp.remote_index);
 	hdr.counter = htobe64(l->send_counter);
 	hdr.epoch = htobe32(epoch);
-	nonce_of(l->send_counter, nonce);
+	noise_nonce(l->send_counter, nonce);
 	l->send_counter++;
 	memcpy(out, &hdr, sizeof(hdr));
 	if (len)
@@ -266,7 +284,7 @@ bool inj_open(struct inj_link *l, uint8_t *buf, size_t len, uint8_t *type,
 	if ((hdr.type != PROTO_DATA && hdr.type != PROTO_CONTROL) ||
 	    be32toh(hdr.receiver) != l->kp.local_index)
 		return false;
-	nonce_of(be64toh(hdr.counter), nonce);
+	noise_nonce(be64toh(hdr.counter), nonce);
 	if (crypto_aead_chacha20poly1305_ietf_decrypt(buf + sizeof(hdr), &plen, NULL,
 						      buf + sizeof(hdr),
 						      len - sizeof(hdr), buf,

@@ -109,6 +109,42 @@ START_TEST(test_args_err_bounded)
 }
 END_TEST
 
+/* no_token: refuse (the default, sshd's) or skip (su, sudo, cron, at). */
+START_TEST(test_args_no_token)
+{
+	static const struct {
+		const char *arg;
+		int ret;
+		bool skip;
+	} cases[] = {
+		{ NULL, 0, false },
+		{ "no_token=refuse", 0, false },
+		{ "no_token=skip", 0, true },
+		{ "no_token=allow", -EINVAL, false },
+		{ "no_token=", -EINVAL, false },
+		{ "no_tokens=skip", -EINVAL, false },
+	};
+	char err[PAMCFG_ERR_MAX];
+
+	for (size_t i = 0; i < N_ELEM(cases); i++) {
+		const char *argv[2] = { cases[i].arg, "no_token=skip" };
+		struct pamcfg cfg;
+
+		ck_assert_int_eq(pamcfg_args_parse(&cfg, cases[i].arg ? 1 : 0, argv, err,
+						   sizeof(err)), cases[i].ret);
+		if (cases[i].ret == 0)
+			ck_assert(cfg.no_token_skip == cases[i].skip);
+	}
+	/* given twice is an error, like every option */
+	{
+		const char *argv[2] = { "no_token=skip", "no_token=skip" };
+		struct pamcfg cfg;
+
+		ck_assert_int_eq(pamcfg_args_parse(&cfg, 2, argv, err, sizeof(err)), -EINVAL);
+	}
+}
+END_TEST
+
 /* ---- request lines ------------------------------------------------------ */
 
 struct open_case {
@@ -118,24 +154,27 @@ struct open_case {
 };
 
 static const struct open_case open_cases[] = {
-	{ { "A", "sshd", "ssh", "10.99.255.254", 4242 }, 0,
+	{ { "A", "sshd", "ssh", "10.99.255.254", 4242, false }, 0,
 	  "{\"cmd\":\"open\",\"user\":\"A\",\"service\":\"sshd\",\"tty\":\"ssh\","
 	  "\"rhost\":\"10.99.255.254\",\"pid\":4242}\n" },
-	{ { "bob", NULL, NULL, NULL, 1 }, 0,
+	{ { "bob", NULL, NULL, NULL, 1, false }, 0,
 	  "{\"cmd\":\"open\",\"user\":\"bob\",\"service\":\"\",\"tty\":\"\","
 	  "\"rhost\":\"\",\"pid\":1}\n" },
-	{ { "q\"u\\o\nte", "s", "/dev/pts/3", "::1", 2147483647 }, 0,
+	{ { "q\"u\\o\nte", "s", "/dev/pts/3", "::1", 2147483647, false }, 0,
 	  "{\"cmd\":\"open\",\"user\":\"q\\\"u\\\\o\\nte\",\"service\":\"s\","
 	  "\"tty\":\"/dev/pts/3\",\"rhost\":\"::1\",\"pid\":2147483647}\n" },
-	{ { "\xc3\xa9l\xc3\xa8ve", "login", "tty1", "", 7 }, 0,
+	{ { "\xc3\xa9l\xc3\xa8ve", "login", "tty1", "", 7, false }, 0,
 	  "{\"cmd\":\"open\",\"user\":\"\xc3\xa9l\xc3\xa8ve\",\"service\":\"login\","
 	  "\"tty\":\"tty1\",\"rhost\":\"\",\"pid\":7}\n" },
-	{ { NULL, "sshd", NULL, NULL, 5 }, -EINVAL, NULL },
-	{ { "", "sshd", NULL, NULL, 5 }, -EINVAL, NULL },
-	{ { "A", "sshd", NULL, NULL, 0 }, -EINVAL, NULL },
-	{ { "A", "sshd", NULL, NULL, -3 }, -EINVAL, NULL },
-	{ { "bad\xff", "sshd", NULL, NULL, 5 }, -EINVAL, NULL },
-	{ { "A", "sshd", "\xc3", NULL, 5 }, -EINVAL, NULL },
+	{ { NULL, "sshd", NULL, NULL, 5, false }, -EINVAL, NULL },
+	{ { "", "sshd", NULL, NULL, 5, false }, -EINVAL, NULL },
+	{ { "A", "sshd", NULL, NULL, 0, false }, -EINVAL, NULL },
+	{ { "A", "sshd", NULL, NULL, -3, false }, -EINVAL, NULL },
+	{ { "bad\xff", "sshd", NULL, NULL, 5, false }, -EINVAL, NULL },
+	{ { "A", "sshd", "\xc3", NULL, 5, false }, -EINVAL, NULL },
+	{ { "root", "su", "pts/0", "", 77, true }, 0,
+	  "{\"cmd\":\"open\",\"user\":\"root\",\"service\":\"su\",\"tty\":\"pts/0\","
+	  "\"rhost\":\"\",\"pid\":77,\"no_token\":\"skip\"}\n" },
 };
 
 START_TEST(test_open_build)
@@ -227,6 +266,13 @@ static const struct answer_case answer_cases[] = {
 	{ "", true, -EBADMSG, "", -1, "", "not a JSON object" },
 	{ "{\"ok\":tru", true, -EBADMSG, "", -1, "", "not a JSON object" },
 	{ "garbage", false, -EBADMSG, "", -1, "", "not a JSON object" },
+	/* no_token=skip: let in, not recorded; the why is kept for the log */
+	{ "{\"ok\":true,\"recorded\":false,\"why\":\"no token\"}", true, 0, "", -1, "",
+	  "no token" },
+	{ "{\"ok\":true,\"recorded\":false,\"session\":3}", true, -EBADMSG, "", -1, "",
+	  "says it recorded none" },
+	{ "{\"ok\":true,\"recorded\":\"no\"}", true, -EBADMSG, "", -1, "", "not a boolean" },
+	{ "{\"ok\":true,\"recorded\":true,\"session\":4}", true, 0, "4", -1, "", "" },
 };
 
 START_TEST(test_answer_parse)
@@ -241,7 +287,8 @@ START_TEST(test_answer_parse)
 	if (c->ret == 0) {
 		ck_assert_int_eq(ans.epoch, c->epoch);
 		ck_assert_str_eq(ans.mask, c->mask);
-		ck_assert_str_eq(ans.error, "");
+		ck_assert_str_eq(ans.error, c->error);
+		ck_assert(ans.recorded == !strstr(c->line, "\"recorded\":false"));
 	} else {
 		ck_assert_msg(strstr(ans.error, c->error), "error '%s' lacks '%s'",
 			      ans.error, c->error);
@@ -531,6 +578,7 @@ Suite *suite_pam_capd(void)
 
 	tcase_add_loop_test(tc, test_args_parse, 0, (int)N_ELEM(args_cases));
 	tcase_add_test(tc, test_args_err_bounded);
+	tcase_add_test(tc, test_args_no_token);
 	tcase_add_loop_test(tc, test_open_build, 0, (int)N_ELEM(open_cases));
 	tcase_add_loop_test(tc, test_close_build, 0, (int)N_ELEM(close_cases));
 	tcase_add_loop_test(tc, test_answer_parse, 0, (int)N_ELEM(answer_cases));

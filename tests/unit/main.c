@@ -156,6 +156,8 @@ int main(void)
 	srunner_add_suite(sr, suite_tokenfile());
 	srunner_add_suite(sr, suite_policy());
 	srunner_add_suite(sr, suite_noise());
+	srunner_add_suite(sr, suite_noise_vector());
+	srunner_add_suite(sr, suite_cookie());
 	srunner_add_suite(sr, suite_replay());
 	srunner_add_suite(sr, suite_offload());
 	srunner_add_suite(sr, suite_tun_udp());
@@ -166,8 +168,13 @@ int main(void)
 	srunner_add_suite(sr, suite_capd_audit());
 	srunner_add_suite(sr, suite_capd_request());
 	srunner_add_suite(sr, suite_capd_publish());
+	srunner_add_suite(sr, suite_capd_linger());
+	srunner_add_suite(sr, suite_guard());
 	srunner_add_suite(sr, suite_pam_capd());
 	srunner_add_suite(sr, suite_kbpf());
+	srunner_add_suite(sr, suite_flowrec());
+	srunner_add_suite(sr, suite_report());
+	srunner_add_suite(sr, suite_flows_attach());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -26,6 +26,8 @@ Suite *suite_policy(void);
  * main.c runs each one that is linked in.
  */
 Suite *suite_noise(void);
+Suite *suite_noise_vector(void);
+Suite *suite_cookie(void);
 Suite *suite_replay(void);
 Suite *suite_offload(void);
 Suite *suite_tun_udp(void);
@@ -36,8 +38,13 @@ Suite *suite_capd_state(void);
 Suite *suite_capd_audit(void);
 Suite *suite_capd_request(void);
 Suite *suite_capd_publish(void);
+Suite *suite_capd_linger(void);
+Suite *suite_guard(void);
 Suite *suite_pam_capd(void);
 Suite *suite_kbpf(void);
+Suite *suite_flowrec(void);
+Suite *suite_report(void);
+Suite *suite_flows_attach(void);
 
 /* Big-endian fields written and read by hand, apart from the library. */
 void test_put_be64(uint8_t *p, uint64_t v);

@@ -230,6 +230,10 @@ void issue_plan_free(struct issue_plan *plan);
 int issue_sync(struct capctl_ctx *ctx, const struct policy *p,
 	       const struct issue_opts *o);
 
+/* sockq.c: one request line to a daemon's socket, one answer line back. */
+enum { SOCKQ_TIMEOUT_S = 5 };
+int sockq_request(const char *path, const char *req, size_t max, char **out);
+
 /* help.c */
 int help_show(const char *verb);
 int help_usage(const char *verb, const char *fmt, ...)
@@ -257,6 +261,8 @@ int cmd_token(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_status(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_publish(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_audit(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_why(struct capctl_ctx *ctx, int argc, char **argv);
 
 /* cmd_publish.c: after a change, publish to capd if --publish or $CAPTUN_CAPD. */
 int publish_after_change(struct capctl_ctx *ctx);

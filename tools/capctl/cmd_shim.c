@@ -19,63 +19,7 @@
 
 enum shim_limit {
 	SHIM_ANSWER_MAX = 4 << 20,
-	SHIM_TIMEOUT_S = 5,
 };
-
-/* Sends one request line and reads one answer line. */
-static int query(const char *path, const char *req, char **out)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct timeval tv = { SHIM_TIMEOUT_S, 0 };
-	size_t len = 0, cap = 65536;
-	char *buf;
-	int fd, ret = 0;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	while (!memchr(buf, '\n', len)) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			char *nb = cap * 2 <= SHIM_ANSWER_MAX ? realloc(buf, cap * 2) : NULL;
-
-			if (!nb) {
-				ret = -EFBIG;
-				goto out;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -ECONNRESET;
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return ret;
-}
 
 static const char *str(json_t *o, const char *key)
 {
@@ -181,6 +125,21 @@ static int print(json_t *st)
 			any = true;
 		}
 	printf("%s\n", any ? "" : " none");
+	v = json_object_get(st, "nfqueue");
+	if (json_is_object(v))
+		printf("nfqueue: reader %s, queue %lld, %lld accepted, %lld denied: %s\n",
+		       str(v, "reader"), (long long)json_integer_value(json_object_get(v, "queue")),
+		       (long long)json_integer_value(json_object_get(v, "accepted")),
+		       (long long)json_integer_value(json_object_get(v, "denied")), str(v, "note"));
+	v = json_object_get(st, "flows");
+	if (json_is_object(v))
+		printf("flow records: %lld taken, %lld written one by one, %lld in summaries, "
+		       "%lld lost, %lld rotations\n",
+		       (long long)json_integer_value(json_object_get(v, "records")),
+		       (long long)json_integer_value(json_object_get(v, "lines")),
+		       (long long)json_integer_value(json_object_get(v, "summarised")),
+		       (long long)json_integer_value(json_object_get(v, "lost")),
+		       (long long)json_integer_value(json_object_get(v, "rotations")));
 	return CAPCTL_OK;
 }
 
@@ -224,7 +183,7 @@ int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc - 1)
 		return help_usage("shim", "unexpected argument '%s'", argv[optind + 1]);
-	ret = query(path, "{\"cmd\":\"status\"}\n", &answer);
+	ret = sockq_request(path, "{\"cmd\":\"status\"}\n", SHIM_ANSWER_MAX, &answer);
 	if (ret < 0)
 		return util_fail(CAPCTL_SYS, "is capshim running? (--socket PATH or --ifname NAME)",
 				 "%s: %s", path, strerror(-ret));

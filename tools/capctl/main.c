@@ -27,6 +27,8 @@ static const struct verb {
 	{ "status", cmd_status },
 	{ "shim", cmd_shim },
 	{ "publish", cmd_publish },
+	{ "audit", cmd_audit },
+	{ "why", cmd_why },
 };
 
 /*

@@ -10,7 +10,16 @@
 # sshd stack plus pam_capd.so with that host's capd socket; and an sshd
 # started through a symlink of the same name (OpenSSH names its PAM
 # service after the name it runs under), with its own config, host key,
-# pid file and log in the host's directory, listening on port 22.
+# pid file and log in the host's directory, listening on port 22 of the
+# host's overlay addresses and of its underlay address (for `caplab ssh`
+# from LAB-sw, the admin's desk: the underlay guard admits port 22 from
+# that address alone).
+#
+# Each host also gets its own /etc/pam.d, as a server has: `ip netns exec`
+# bind-mounts /etc/netns/LAB-HOST/pam.d over /etc/pam.d for everything it
+# starts (ip-netns(8)). It is the machine's, plus pam_capd.so (no_token=skip)
+# in the session stacks of su, su-l, runuser, runuser-l, sudo, sudo-i, cron
+# and atd, so that those report to the host's capd as on a real server.
 #
 # Unix users are the machine's, not a lab's: labs running at once share
 # them. USERDB keeps, per user, whether caplab created it (origin), the
@@ -161,7 +170,7 @@ print("\n".join(json.load(open(sys.argv[1])).get("users", {})))' "$1"
 
 # Writes HOST's PAM service, host key, sshd config and sshd symlink.
 sshd_prepare() { # LAB HOST
-	local lab=$1 host=$2 hd svc sshd
+	local lab=$1 host=$2 hd svc sshd a listen=""
 	hd=$(hostdir "$lab" "$host")
 	svc=$(pam_service "$lab" "$host")
 	sshd=$(command -v sshd || echo /usr/sbin/sshd)
@@ -177,12 +186,16 @@ sshd_prepare() { # LAB HOST
 	session    required     $BIN/pam_capd.so socket=$hd/capd.sock
 	EOF
 	ssh-keygen -q -t ed25519 -N '' -C "caplab-$lab-$host" -f "$hd/ssh_host_ed25519_key"
+	# overlay addresses, and the underlay one for the admin's desk (LAB-sw)
+	for a in $(host_field "$lab" "$host" 5) $(host_field "$lab" "$host" 6) \
+		$(host_field "$lab" "$host" 3); do
+		if [ "$a" != - ]; then listen="${listen:+$listen$'\n'}ListenAddress $a"; fi
+	done
 	cat >"$hd/sshd_config" <<-EOF
 	# caplab lab $lab, host $host: this sshd only. Started as $hd/$svc,
 	# so its PAM service is /etc/pam.d/$svc.
 	Port 22
-	ListenAddress 0.0.0.0
-	ListenAddress ::
+	$listen
 	HostKey $hd/ssh_host_ed25519_key
 	PidFile $hd/sshd.pid
 	UsePAM yes
@@ -202,7 +215,26 @@ sshd_prepare() { # LAB HOST
 	LogLevel VERBOSE
 	EOF
 	ln -sfn "$sshd" "$hd/$svc"
+	pam_netns "$lab" "$host"
 	"$hd/$svc" -t -f "$hd/sshd_config" || die "$host: sshd refuses $hd/sshd_config"
+}
+
+# The PAM services of su, sudo, cron and at that report to HOST's capd.
+PAM_NETNS_SERVICES="su su-l runuser runuser-l sudo sudo-i cron atd"
+
+# /etc/netns/LAB-HOST/pam.d: the machine's /etc/pam.d (caplab's sshd
+# service included) with pam_capd.so added to PAM_NETNS_SERVICES.
+pam_netns() { # LAB HOST
+	local dir svc hd; dir=/etc/netns/$(ns "$1" "$2")/pam.d; hd=$(hostdir "$1" "$2")
+	rm -rf "$dir"
+	mkdir -p "$(dirname "$dir")"
+	cp -a /etc/pam.d "$dir"
+	for svc in $PAM_NETNS_SERVICES; do
+		[ -f "$dir/$svc" ] || continue
+		printf '%s\n' "# Added by caplab (lab $1, host $2): su, sudo, cron and at report to capd." \
+			"session    required     $BIN/pam_capd.so socket=$hd/capd.sock no_token=skip" \
+			>>"$dir/$svc"
+	done
 }
 
 start_capd() { # LAB HOST
@@ -301,6 +333,8 @@ logins_stop() { # LAB
 # users. Needs nothing from the lab's directory (works after a crash).
 logins_remove() { # LAB
 	rm -f /etc/pam.d/caplab-"$1"-*
+	rm -rf /etc/netns/"$1"-*
+	rmdir /etc/netns 2>/dev/null || true
 	if [ -d "$USERDB" ]; then
 		userdb_locked users_release_all "$(labdir "$1")"
 	fi

@@ -29,9 +29,11 @@ bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say() { printf '   %s\n' "$*"; }
 fail() { echo "demo: $*" >&2; exit 1; }
 
+AUDIT_DIR=$(mktemp -d /tmp/captun-demo-audit.XXXXXX)
 cleanup() {
 	"$CAPLAB" down "$LAB" >/dev/null 2>&1 || true
 	"$CAPLAB" down "$WLAB" >/dev/null 2>&1 || true
+	rm -rf "$AUDIT_DIR"
 }
 trap cleanup EXIT
 
@@ -168,6 +170,17 @@ for host in sorted(os.listdir(root)):
           ", ".join("%s %d" % kv for kv in sorted(users.items())) or "-"))
 PY
 
+bold "Audit report: every denied flow, both ends joined"
+socks=()
+for h in host1 host2 host3; do socks+=(--capd "/run/caplab/$LAB/hosts/$h/capd.sock"); done
+"$BIN/capctl" audit pull "${socks[@]}" --out "$AUDIT_DIR" 2>&1 | sed 's/^/   /'
+"$BIN/capctl" audit verify --quiet "$AUDIT_DIR"/*.flows && say "verify: every host's chain is intact"
+"$BIN/capctl" audit report --flows "$AUDIT_DIR"/*.flows | sed 's/^/   /'
+"$BIN/capctl" audit report --html "$AUDIT_DIR/report.html" "$AUDIT_DIR"/*.flows >/dev/null
+say "(and one self-contained HTML page: capctl audit report --html FILE)"
+say "Why was A's curl from host1 to host2 refused?"
+"$CAPLAB" capctl "$LAB" why host1 host2 --user A --port 80 | sed 's/^/   /'
+
 bold "Tearing the lab down"
 "$CAPLAB" down "$LAB"
 say "no namespace, process, user or file of '$LAB' is left"
@@ -186,7 +199,7 @@ done
 timed "$CAPLAB" ssh "$WLAB" host1 A -- curl -sS -m 5 "http://$("$CAPLAB" addr "$WLAB" host2)/"
 report "A@host1 -> host2 over wg0" "$RC" "$OUT" "$MS" denied
 say "refused by the kernel at connect() (EPERM); host1 recorded who did it:"
-grep -h "connect() refused" "/run/caplab/$WLAB/hosts/host1/capshim.log" | tail -n 1 |
+grep -hE "pid [0-9]+ \(curl\)" "/run/caplab/$WLAB/hosts/host1/capshim.log" | tail -n 1 |
 	sed 's/^capshim: notice: //; s/^/   [host1] /'
 kill "$SSH_PID" 2>/dev/null || true
 wait "$SSH_PID" 2>/dev/null || true

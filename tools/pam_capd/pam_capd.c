@@ -3,6 +3,7 @@
  * logins, so that a host's capability narrows to the users on it.
  *
  *   session required pam_capd.so [socket=PATH] [timeout=MS] [on_error=refuse|allow]
+ *                                [no_token=refuse|skip]
  *
  * open_session sends capd {"cmd":"open",...} with this process's pid (the
  * one that lives as long as the session: sshd's privileged session process)
@@ -10,8 +11,11 @@
  * refuses the login. When capd cannot be reached in time, or answers
  * something that is not a capd answer, on_error decides (default refuse:
  * a login capd has not recorded would escape the narrowing of the host's
- * capability). close_session closes by session id (by pid if the open
- * left none). Options are checked strictly: an unknown one is an error.
+ * capability). no_token=skip lets a user for whom capd holds no token at
+ * all (root, service accounts: not captun users) through unrecorded; it is
+ * meant for su, sudo, cron and at, whose targets are often such accounts,
+ * while sshd keeps the default (refuse). close_session closes by session
+ * id (by pid if the open left none). Options are checked strictly: an unknown one is an error.
  * Every outcome goes to syslog with user, service, rhost and result.
  */
 #include <errno.h>
@@ -132,6 +136,7 @@ PAM_CAPD_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 	o.tty = w.tty;
 	o.rhost = w.rhost;
 	o.pid = getpid();
+	o.no_token_skip = cfg.no_token_skip;
 	ret = pamcfg_open_build(&o, &line);
 	if (ret < 0) {
 		pam_syslog(pamh, LOG_ERR, "open %s result=refused reason=\"%s\"", w.log,
@@ -164,6 +169,18 @@ PAM_CAPD_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 			   reason);
 		return result;
 	}
+	if (!ans.recorded) {
+		id = strdup("");
+		if (!id || pam_set_data(pamh, DATA_KEY, id, data_free) != PAM_SUCCESS) {
+			free(id);
+			pam_syslog(pamh, LOG_ERR, "open %s result=refused reason=\"cannot keep "
+				   "session data\"", w.log);
+			return PAM_SESSION_ERR;
+		}
+		pam_syslog(pamh, LOG_INFO, "open %s result=skipped-no-token reason=\"%s\"",
+			   w.log, reason);
+		return PAM_SUCCESS;
+	}
 	id = strdup(ans.session);
 	if (!id || pam_set_data(pamh, DATA_KEY, id, data_free) != PAM_SUCCESS) {
 		/* capd has the session; its pid watch closes it when we exit. */
@@ -195,7 +212,8 @@ PAM_CAPD_EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc
 		data = NULL;
 	if (data && !*(const char *)data) {
 		pam_syslog(pamh, LOG_NOTICE, "close %s result=skipped reason=\"capd "
-			   "never recorded this session (on_error=allow)\"", w.log);
+			   "never recorded this session (on_error=allow or no_token=skip)\"",
+			   w.log);
 		return PAM_SUCCESS;
 	}
 	snprintf(session, sizeof(session), "%s", data ? (const char *)data : "");

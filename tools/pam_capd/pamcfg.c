@@ -17,6 +17,7 @@ enum opt {
 	OPT_SOCKET,
 	OPT_TIMEOUT,
 	OPT_ON_ERROR,
+	OPT_NO_TOKEN,
 	OPT_COUNT,
 };
 
@@ -24,6 +25,7 @@ static const char *const opt_names[OPT_COUNT] = {
 	[OPT_SOCKET] = "socket",
 	[OPT_TIMEOUT] = "timeout",
 	[OPT_ON_ERROR] = "on_error",
+	[OPT_NO_TOKEN] = "no_token",
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -79,7 +81,7 @@ int pamcfg_args_parse(struct pamcfg *cfg, int argc, const char **argv,
 		eq = strchr(a, '=');
 		if (!eq)
 			return fail(err, errlen, "option '%s' wants name=value "
-				    "(known: socket, timeout, on_error)", a);
+				    "(known: socket, timeout, on_error, no_token)", a);
 		nlen = (size_t)(eq - a);
 		v = eq + 1;
 		for (o = 0; o < OPT_COUNT; o++)
@@ -87,7 +89,7 @@ int pamcfg_args_parse(struct pamcfg *cfg, int argc, const char **argv,
 				break;
 		if (o == OPT_COUNT)
 			return fail(err, errlen, "unknown option '%s' "
-				    "(known: socket, timeout, on_error)", a);
+				    "(known: socket, timeout, on_error, no_token)", a);
 		if (seen[o])
 			return fail(err, errlen, "option '%s' given twice", a);
 		seen[o] = true;
@@ -112,6 +114,14 @@ int pamcfg_args_parse(struct pamcfg *cfg, int argc, const char **argv,
 				cfg->on_error = PAMCFG_ON_ERROR_ALLOW;
 			else
 				return fail(err, errlen, "on_error '%s' must be refuse or allow", v);
+			break;
+		case OPT_NO_TOKEN:
+			if (strcmp(v, "refuse") == 0)
+				cfg->no_token_skip = false;
+			else if (strcmp(v, "skip") == 0)
+				cfg->no_token_skip = true;
+			else
+				return fail(err, errlen, "no_token '%s' must be refuse or skip", v);
 			break;
 		}
 	}
@@ -164,6 +174,10 @@ int pamcfg_open_build(const struct pamcfg_open *o, char **line)
 			"pid", (json_int_t)o->pid);
 	if (!obj)
 		return -EINVAL;	/* a string that is not UTF-8 */
+	if (o->no_token_skip && json_object_set_new(obj, "no_token", json_string("skip")) < 0) {
+		json_decref(obj);
+		return -ENOMEM;
+	}
 	return line_of(obj, line);
 }
 
@@ -239,7 +253,23 @@ int pamcfg_answer_parse(const char *line, size_t len, bool want_session,
 		ret = -EPERM;
 		goto out;
 	}
+	v = json_object_get(obj, "recorded");
+	if (v && !json_is_boolean(v)) {
+		ret = bad(ans, "capd's \"recorded\" is not a boolean");
+		goto out;
+	}
+	ans->recorded = !json_is_false(v);
 	v = json_object_get(obj, "session");
+	if (!ans->recorded && v) {
+		ret = bad(ans, "capd's answer has a session id but says it recorded none");
+		goto out;
+	}
+	if (!ans->recorded) {
+		v = json_object_get(obj, "why");
+		copy_cut(ans->error, sizeof(ans->error),
+			 json_is_string(v) ? json_string_value(v) : "capd gave no reason");
+		goto out;
+	}
 	if (v && (json_is_string(v) || json_is_integer(v))) {
 		text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 		if (!text) {

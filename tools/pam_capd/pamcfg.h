@@ -32,6 +32,7 @@ struct pamcfg {
 	char socket[PAMCFG_SOCKET_MAX];
 	int timeout_ms;
 	enum pamcfg_on_error on_error;
+	bool no_token_skip;		/* no_token=skip: not a captun user, let in */
 };
 
 /* What an "open" request says about the session. NULL strings go as "". */
@@ -41,6 +42,7 @@ struct pamcfg_open {
 	const char *tty;
 	const char *rhost;
 	pid_t pid;
+	bool no_token_skip;		/* sends "no_token":"skip" */
 };
 
 /* capd's answer to open or close, reduced to what the module needs. */
@@ -48,12 +50,14 @@ struct pamcfg_answer {
 	char session[PAMCFG_SESSION_MAX];	/* JSON text of the id, "" if none */
 	long long epoch;			/* -1 if the answer had none */
 	char mask[PAMCFG_TEXT_MAX];		/* "" if none; cut with "..." */
-	char error[PAMCFG_TEXT_MAX];		/* capd's error, or what was wrong */
+	char error[PAMCFG_TEXT_MAX];		/* capd's error, or what was wrong;
+						 * why, when not recorded */
+	bool recorded;				/* false: no_token=skip let it in */
 };
 
 /*
- * Parses the module's arguments (socket=PATH timeout=MS on_error=refuse|allow)
- * into cfg, defaults first. Any unknown, repeated, empty or out-of-range
+ * Parses the module's arguments (socket=PATH timeout=MS on_error=refuse|allow
+ * no_token=refuse|skip) into cfg, defaults first. Any unknown, repeated, empty or out-of-range
  * option is an error: 0, or -EINVAL with a one-line reason in err.
  */
 int pamcfg_args_parse(struct pamcfg *cfg, int argc, const char **argv,
@@ -72,7 +76,9 @@ int pamcfg_close_build(const char *session, pid_t pid, char **line);
 
 /*
  * Parses one answer line (without its '\n'). 0: ok, with the session id
- * when want_session (an ok answer lacking one is malformed); -EPERM: capd
+ * when want_session (an ok answer lacking one is malformed), or with
+ * recorded false and capd's why in error ("recorded":false: a user with no
+ * token at all let in under no_token=skip); -EPERM: capd
  * said no, its reason in ans->error; -EBADMSG: not a capd answer, what was
  * wrong in ans->error.
  */
