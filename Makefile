@@ -1,6 +1,7 @@
 # captun - top-level build. Output goes to $(BUILD) (default build/), never
 # beside the sources. Variants: `make` (release), `make SAN=1` (ASan+UBSan,
-# in build/san), `make fuzz` (clang + libFuzzer, in build/fuzz).
+# in build/san), `make SAN=thread` (ThreadSanitizer, in build/tsan),
+# `make fuzz` (clang + libFuzzer, in build/fuzz).
 #
 #   make deps     install the Debian packages the build and tests need
 #   make          build everything
@@ -16,13 +17,15 @@ CC ?= cc
 SAN ?= 0
 ifeq ($(SAN),1)
 BUILD ?= build/san
+else ifeq ($(SAN),thread)
+BUILD ?= build/tsan
 else
 BUILD ?= build
 endif
 
-PKGS := libsodium jansson
+PKGS := libsodium jansson libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -ljansson)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -ljansson -lcrypto)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -36,6 +39,9 @@ ifeq ($(SAN),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(SAN),thread)
+CFLAGS += -O1 -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
 else
 CFLAGS += -D_FORTIFY_SOURCE=2
 endif

@@ -39,3 +39,16 @@ bench-audit: all
 	bash bench/audit/run.sh
 
 .PHONY: bench-audit
+# udpflood: the flood of bench/net/flood.sh (not a benchmark by itself).
+UDPFLOOD := $(BUILD)/udpflood
+$(UDPFLOOD): $(BUILD)/bench/udpflood.o
+	$(CC) $(LDFLAGS) -o $@ $^
+ALL_TARGETS += $(UDPFLOOD)
+
+# `make bench-flood`: a legitimate TCP stream under a flood of random
+# datagrams at capshim's port, with and without the XDP early drop (root;
+# ~4 min). bench/net/flood.sh --help for options.
+bench-flood: all
+	bash bench/net/flood.sh $(BENCH_FLOOD_ARGS)
+
+.PHONY: bench-flood

@@ -12,6 +12,8 @@ DEB_PACKAGES += sudo at nftables
 # NFQUEUE attribution (queue/), and the audit report's page checked in a browser
 DEB_PACKAGES += libnetfilter-queue-dev iptables
 DEB_PACKAGES += chromium
+# the data path's bulk AEAD (OpenSSL 3's libcrypto)
+DEB_PACKAGES += libssl-dev
 
 deps:
 	@missing=$$(dpkg-query -W -f='$${Package} $${db:Status-Abbrev}\n' \

@@ -197,6 +197,16 @@ static json_t *status(struct shim *s)
 		json_object_set_new(o, "flows", shim_flows_status(s));
 		json_object_set_new(o, "nfqueue", shim_queue_status(s));
 	}
+	if (o && s->xdp_counters) {
+		uint64_t v[16];
+		const char *names[16];
+		int n = s->xdp_counters(s, v, names, 16);
+		json_t *x = json_object();
+
+		for (int i = 0; i < n; i++)
+			json_object_set_new(x, names[i], json_integer((json_int_t)v[i]));
+		json_object_set_new(o, "xdp", x);
+	}
 	return o ? o : error("out of memory");
 }
 

@@ -63,7 +63,12 @@ int shim_datapath_init(struct shim *s)
 	s->rxbufs = malloc((size_t)UDP_BATCH * UDP_BUF_MAX);
 	s->buf = malloc(SHIM_PKT_MAX);
 	s->buf2 = malloc(SHIM_PKT_MAX);
-	if (!s->tx4.arena || !s->tx6.arena || !s->rxbufs || !s->buf || !s->buf2) {
+	s->tx4.jobs = calloc(SHIM_JOBS, sizeof(*s->tx4.jobs));
+	s->tx6.jobs = calloc(SHIM_JOBS, sizeof(*s->tx6.jobs));
+	s->rx_jobs = calloc(SHIM_JOBS, sizeof(*s->rx_jobs));
+	s->rx_items = shim_rx_items_alloc();
+	if (!s->tx4.arena || !s->tx6.arena || !s->rxbufs || !s->buf || !s->buf2 ||
+	    !s->tx4.jobs || !s->tx6.jobs || !s->rx_jobs || !s->rx_items) {
 		shim_datapath_free(s);
 		return -ENOMEM;
 	}
@@ -82,6 +87,12 @@ void shim_datapath_free(struct shim *s)
 	free(s->rxbufs);
 	free(s->buf);
 	free(s->buf2);
+	free(s->tx4.jobs);
+	free(s->tx6.jobs);
+	free(s->rx_jobs);
+	free(s->rx_items);
+	s->tx4.jobs = s->tx6.jobs = s->rx_jobs = NULL;
+	s->rx_items = NULL;
 	s->tx4.arena = s->tx6.arena = s->rxbufs = s->buf = s->buf2 = NULL;
 	shim_hsqueue_free(s);
 	ratelimiter_free(&s->rl);

@@ -451,7 +451,11 @@ static int ack_wait(int fd, struct shim_guard_ack *a)
 		return -errno;
 	if (n == 0)
 		return -EPIPE;
-	return shim_guard_ack_check(a, (size_t)n) ? a->status : -EBADMSG;
+	if (!shim_guard_ack_check(a, (size_t)n)) {
+		a->text[0] = '\0';
+		return -EBADMSG;
+	}
+	return a->status;
 }
 
 static void reap(struct shim_guard *g)
@@ -471,7 +475,7 @@ int shim_guard_start(struct shim *s)
 {
 	struct shim_guard *g = &s->guard;
 	struct sockaddr_storage peers[256];
-	struct shim_guard_ack ack;
+	struct shim_guard_ack ack = { 0 };
 	size_t npeers = 0;
 	char *rules;
 	int sp[2], len, ret;
@@ -521,8 +525,7 @@ int shim_guard_start(struct shim *s)
 	ret = ack_wait(g->fd, &ack);
 	if (ret < 0) {
 		shim_log(LOG_ERR, "underlay guard: installing table inet %s: %s%s%s", g->table,
-			 strerror(-ret), ret == -EIO || ret == -ENOENT ? ": " : "",
-			 ret == -EIO || ret == -ENOENT ? ack.text : "");
+			 strerror(-ret), ack.text[0] ? ": " : "", ack.text);
 		close(g->fd);
 		g->fd = -1;
 		reap(g);
@@ -538,15 +541,15 @@ void shim_guard_stop(struct shim *s)
 {
 	struct shim_guard *g = &s->guard;
 	struct shim_guard_req req = { SHIM_GUARD_VERSION, SHIM_GUARD_OP_REMOVE };
-	struct shim_guard_ack ack;
+	struct shim_guard_ack ack = { 0 };
 	int ret;
 
 	if (g->fd < 0)
 		return;
 	ret = send(g->fd, &req, sizeof(req), MSG_NOSIGNAL) < 0 ? -errno : ack_wait(g->fd, &ack);
 	if (ret < 0)
-		shim_log(LOG_ERR, "underlay guard: removing table inet %s: %s %s", g->table,
-			 strerror(-ret), ret == -EIO ? ack.text : "");
+		shim_log(LOG_ERR, "underlay guard: removing table inet %s: %s%s%s", g->table,
+			 strerror(-ret), ack.text[0] ? ": " : "", ack.text);
 	else
 		shim_log(LOG_INFO, "underlay guard: table inet %s removed", g->table);
 	close(g->fd);

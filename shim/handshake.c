@@ -182,14 +182,13 @@ bool shim_handshake_initiation(struct shim *s, const uint8_t *buf, size_t len,
 		shim_drop(s, DROP_RX_HANDSHAKE);
 		goto out;
 	}
+	se = &p->sessions[slot];
+	if (shim_session_install(s, se, &kp, false, now) < 0) {
+		shim_drop(s, DROP_RX_HANDSHAKE);
+		goto out;
+	}
 	memcpy(p->last_ts, ts, sizeof(ts));
 	p->last_initiation_rx_ns = now;
-	se = &p->sessions[slot];
-	memset(se, 0, sizeof(*se));
-	se->kp = kp;
-	se->live = true;
-	se->created_ns = now;
-	replay_init(&se->replay);
 	p->next = slot;
 	p->last_handshake_ns = now;
 	roam(p, from, fromlen);
@@ -244,12 +243,11 @@ bool shim_handshake_response(struct shim *s, const uint8_t *buf, size_t len,
 		return true;
 	}
 	se = &p->sessions[p->hs_slot];
-	memset(se, 0, sizeof(*se));
-	se->kp = kp;
-	se->live = true;
-	se->confirmed = true;
-	se->created_ns = now;
-	replay_init(&se->replay);
+	if (shim_session_install(s, se, &kp, true, now) < 0) {
+		noise_keypair_wipe(&kp);
+		shim_drop(s, DROP_RX_HANDSHAKE);
+		return true;
+	}
 	if (p->prev >= 0)
 		shim_session_clear(&p->sessions[p->prev]);
 	p->prev = p->cur;

@@ -160,14 +160,26 @@ const char *inet_addr_str(const struct in6_addr *a, char *buf, size_t cap)
 uint32_t inet_csum_add(uint32_t sum, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint64_t acc = 0;
-	uint32_t w;
+	uint64_t acc = 0, a1 = 0, a2 = 0, a3 = 0;
+	uint32_t w, v[4];
 
 	/*
 	 * Native 32-bit loads: the folded native sum is the byte-swapped
 	 * network-order sum, which ntohs undoes (RFC 1071, byte-order
-	 * independence). This runs once per segment on the offload path.
+	 * independence). This runs once or twice per segment on the offload
+	 * path (it was 8% of capshim's time on bulk TCP), so 16 bytes a turn
+	 * into four independent accumulators that the CPU adds in parallel;
+	 * none can overflow below 2^32 turns.
 	 */
+	for (; len >= 16; p += 16, len -= 16) {
+		memcpy(v, p, 16);
+		acc += v[0];
+		a1 += v[1];
+		a2 += v[2];
+		a3 += v[3];
+	}
+	acc = (acc & 0xffffffffu) + (acc >> 32) + (a1 & 0xffffffffu) + (a1 >> 32) +
+	      (a2 & 0xffffffffu) + (a2 >> 32) + (a3 & 0xffffffffu) + (a3 >> 32);
 	for (; len >= 4; p += 4, len -= 4) {
 		memcpy(&w, p, 4);
 		acc += w;

@@ -71,6 +71,15 @@ static const char usage_text[] =
 "  -s, --strict         judge every packet by the sender's capability alone;\n"
 "                       by default replies to flows this host opened pass\n"
 "      --no-offload     no TUN/UDP segmentation offloads\n"
+"  -t, --threads N      spread the encryption and decryption of each batch of\n"
+"                       packets over N threads (1..16; default: the number of\n"
+"                       online CPUs); everything else stays in one thread, and\n"
+"                       packets leave and are delivered in the order they came\n"
+"      --xdp IFNAME     attach an XDP program to the underlay interface IFNAME\n"
+"                       that drops, before user space, datagrams to the port\n"
+"                       whose receiver index capshim never handed out and\n"
+"                       handshake messages over a per-source budget (counted:\n"
+"                       \"xdp\" in the status); detached when capshim stops\n"
 "      --underlay-guard close the underlay to all but the tunnel: an nftables\n"
 "                       table (inet captun_guard_IFNAME) that drops every packet\n"
 "                       arriving on other interfaces than lo and IFNAME, except\n"
@@ -102,6 +111,10 @@ static const char usage_text[] =
 "                       denied flows written one line each per second\n"
 "                       (default 50, burst 4 * N); past that, one summary\n"
 "                       line a second per kind says \"and N more like this\"\n"
+"      --test-spread-always\n"
+"                       FOR TESTS ONLY: hand every batch of two packets or more\n"
+"                       to the --threads workers, however small, so that tests\n"
+"                       exercise them\n"
 "      --bench-no-capability-check\n"
 "                       FOR BENCHMARKS ONLY: deliver and send without any\n"
 "                       capability check, to measure what the check costs\n"
@@ -144,6 +157,11 @@ static const char usage_text[] =
 "Example:\n"
 "  capshim --dir /etc/captun/host --ifname captun0 --foreground\n";
 
+/* Long options without a short letter. */
+enum main_opt {
+	OPT_XDP = 0x100,
+};
+
 static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		      const char **pidfile)
 {
@@ -155,6 +173,9 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "control", required_argument, NULL, 'c' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "no-offload", no_argument, NULL, 'O' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "test-spread-always", no_argument, NULL, 'W' },
+		{ "xdp", required_argument, NULL, OPT_XDP },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "test-skip-sender-check", no_argument, NULL, 'T' },
@@ -181,7 +202,7 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	cfg->port = DEFAULT_PORT;
 	cfg->rekey_after_s = PROTO_REKEY_AFTER_TIME_S;
 	cfg->offload = true;
-	while ((c = getopt_long(argc, argv, "d:i:p:m:c:sfha:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:i:p:m:c:t:sfha:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 		case OPT_DETACH:
@@ -246,6 +267,27 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 			break;
 		case 'O':
 			cfg->offload = false;
+			break;
+		case 'W':
+			cfg->spread_always = true;
+			break;
+		case 't':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || v > WORKERS_MAX) {
+				fprintf(stderr, "capshim: --threads wants 1..%d, not '%s'\n",
+					WORKERS_MAX, optarg);
+				return -EINVAL;
+			}
+			cfg->threads = (unsigned)v;
+			break;
+		case OPT_XDP:
+			if (strlen(optarg) == 0 || strlen(optarg) >= IFNAMSIZ) {
+				fprintf(stderr, "capshim: --xdp wants an interface name of 1..%d characters\n",
+					IFNAMSIZ - 1);
+				return -EINVAL;
+			}
+			cfg->xdp = optarg;
 			break;
 		case 'f':
 			cfg->foreground = true;
@@ -312,6 +354,11 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	if (cfg->guard.nallow && !cfg->guard.on) {
 		fprintf(stderr, "capshim: --underlay-allow without --underlay-guard\n");
 		return -EINVAL;
+	}
+	if (!cfg->threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		cfg->threads = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : (unsigned)n;
 	}
 	if (!cfg->mtu)
 		cfg->mtu = UNDERLAY_MTU - 40 - 8 - PROTO_OVERHEAD;
@@ -543,6 +590,8 @@ int main(int argc, char **argv)
 		shim_log(LOG_ERR, "%s/flows.log: %s", s.cfg.dir, strerror(-ret));
 		goto out_udp;
 	}
+	if (s.cfg.xdp && shim_xdp_open(&s, s.cfg.xdp) < 0)
+		goto out_udp;
 	if (setup_tun(&s) < 0)
 		goto out_udp;
 	for (size_t i = 0; i < s.npeers; i++)
@@ -561,11 +610,11 @@ int main(int argc, char **argv)
 	}
 	if (shim_guard_start(&s) < 0)
 		goto out_ctl;
-	shim_log(LOG_INFO, "host %s (bit %u) on %s, port %u, %zu peers, epoch %u%s%s",
+	shim_log(LOG_INFO, "host %s (bit %u) on %s, port %u, %zu peers, epoch %u%s%s, %u threads",
 		 s.self.name, s.self.bit, s.tun.name, s.udp4.port, s.npeers,
 		 s.cap.epoch, s.cfg.no_cap_check ? ", NO CAPABILITY CHECK (benchmark)" :
 		 s.cfg.strict ? ", strict" : "",
-		 s.tun.vnet ? ", offloads" : "");
+		 s.tun.vnet ? ", offloads" : "", s.cfg.threads);
 	if (!s.cfg.foreground) {
 		shim_log_syslog(true);
 		if (daemon_detach(pidfile) < 0)
@@ -582,7 +631,17 @@ int main(int argc, char **argv)
 		shim_log(LOG_ERR, "dropping capabilities: %s", strerror(-ret));
 		goto out_ctl;
 	}
+	/* after the fork and the drop: threads inherit neither otherwise */
+	ret = workers_create(&s.workers, s.cfg.threads);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "starting %u threads: %s", s.cfg.threads, strerror(-ret));
+		goto out_ctl;
+	}
+	if (s.cfg.spread_always)
+		workers_mode_set(s.workers, WORKERS_ALWAYS);
 	status = run(&s) < 0 ? EXIT_SETUP : 0;
+	workers_destroy(s.workers);
+	s.workers = NULL;
 	shim_log(LOG_INFO, "stopping");
 	shim_guard_stop(&s);
 	if (pidfile)
@@ -595,6 +654,8 @@ out_tun:
 	tun_close(&s.tun);
 out_udp:
 	shim_flows_close(&s);
+	if (s.cfg.xdp)
+		shim_xdp_close(&s);
 	udp_close(&s.udp4);
 	udp_close(&s.udp6);
 out_data:

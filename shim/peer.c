@@ -47,10 +47,50 @@ uint32_t shim_index_make(const struct shim *s, const struct peer *p, int slot)
 	       (uint32_t)slot;
 }
 
+void (*shim_index_hook)(uint32_t index, bool on);
+
 void shim_session_clear(struct session *se)
 {
+	if (se->live && shim_index_hook)
+		shim_index_hook(se->kp.local_index, false);
+	for (int i = 0; i < WORKERS_MAX; i++) {
+		aead_free(&se->tx[i]);
+		aead_free(&se->rx[i]);
+	}
 	noise_keypair_wipe(&se->kp);
 	sodium_memzero(se, sizeof(*se));
+}
+
+/*
+ * A new session in a cleared slot: its keys, each direction's AEAD
+ * contexts, one per worker thread (the only allocations of a session;
+ * none per packet), a fresh replay window. 0 or -errno (the slot is left
+ * cleared).
+ */
+int shim_session_install(const struct shim *s, struct session *se,
+			 const struct noise_keypair *kp, bool confirmed, uint64_t now)
+{
+	unsigned n = workers_count(s->workers);
+	int ret = 0;
+
+	shim_session_clear(se);
+	se->kp = *kp;
+	for (unsigned i = 0; i < n && ret == 0; i++) {
+		ret = aead_init(&se->tx[i], kp->send, true);
+		if (ret == 0)
+			ret = aead_init(&se->rx[i], kp->recv, false);
+	}
+	if (ret < 0) {
+		shim_session_clear(se);
+		return ret;
+	}
+	se->live = true;
+	se->confirmed = confirmed;
+	se->created_ns = now;
+	replay_init(&se->replay);
+	if (shim_index_hook)
+		shim_index_hook(kp->local_index, true);
+	return 0;
 }
 
 /* A slot that is neither current, previous, next nor pending; else the

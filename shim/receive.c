@@ -8,6 +8,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -163,89 +164,178 @@ deliver:
 		shim_drop(s, DROP_TX_SEND_ERROR);
 }
 
-/*
- * One datagram: data/control under a session, served at once; a handshake
- * message is queued for hsqueue.c, after the data.
- */
-void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
-		     const struct sockaddr *from, socklen_t fromlen)
-{
+/* A data or control datagram of a received batch, between its checks and its open. */
+struct rx_item {
 	struct proto_data_hdr hdr;
-	unsigned long long plen = 0;
-	uint8_t nonce[12];
+	struct session *se;		/* as looked up before the open */
+	uint8_t *buf;
+	size_t len;
+	const struct sockaddr *from;
+	socklen_t fromlen;
+};
+
+struct rx_item *shim_rx_items_alloc(void)
+{
+	return calloc(SHIM_JOBS, sizeof(struct rx_item));
+}
+
+/*
+ * The checks before the AEAD: length and type, session by index, age,
+ * replay window (read only). A handshake message is queued for
+ * hsqueue.c, after the data. True if the datagram is to be opened (it is
+ * then in it and job).
+ */
+static bool rx_prepare(struct shim *s, uint8_t *buf, size_t len,
+		       const struct sockaddr *from, socklen_t fromlen,
+		       struct rx_item *it, struct crypto_job *job)
+{
 	struct session *se;
 	struct peer *p = NULL;
-	uint64_t counter;
-	int slot;
 
 	if (len < 4) {
 		shim_drop(s, DROP_RX_SHORT);
-		return;
+		return false;
 	}
 	if (buf[1] || buf[2] || buf[3]) {
 		shim_drop(s, DROP_RX_TYPE);
-		return;
+		return false;
 	}
 	switch (buf[0]) {
 	case PROTO_INITIATION:
 	case PROTO_RESPONSE:
 	case PROTO_COOKIE_REPLY:
 		shim_handshake_enqueue(s, buf, len, from, fromlen);
-		return;
+		return false;
 	case PROTO_DATA:
 	case PROTO_CONTROL:
 		break;
 	default:
 		shim_drop(s, DROP_RX_TYPE);
-		return;
+		return false;
 	}
 	if (len < PROTO_OVERHEAD) {
 		shim_drop(s, DROP_RX_SHORT);
-		return;
+		return false;
 	}
-	memcpy(&hdr, buf, sizeof(hdr));
-	se = shim_session_by_index(s, be32toh(hdr.receiver), &p);
+	memcpy(&it->hdr, buf, sizeof(it->hdr));
+	se = shim_session_by_index(s, be32toh(it->hdr.receiver), &p);
 	if (!se) {
 		shim_drop(s, DROP_RX_UNKNOWN_INDEX);
-		return;
+		return false;
 	}
 	if (s->now - se->created_ns > PROTO_REJECT_AFTER_TIME_S * DP_NS) {
 		shim_drop(s, DROP_RX_SESSION_EXPIRED);
-		return;
+		return false;
 	}
-	counter = be64toh(hdr.counter);
-	if (!replay_check(&se->replay, counter)) {
+	if (!replay_check(&se->replay, be64toh(it->hdr.counter))) {
 		shim_drop(s, DROP_RX_REPLAY);
-		return;
+		return false;
 	}
-	noise_nonce(counter, nonce);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt(
-		    buf + sizeof(hdr), &plen, NULL, buf + sizeof(hdr),
-		    len - sizeof(hdr), buf, sizeof(hdr), nonce, se->kp.recv) != 0) {
+	it->se = se;
+	it->buf = buf;
+	it->len = len;
+	it->from = from;
+	it->fromlen = fromlen;
+	job->ctx = se->rx;
+	noise_nonce(be64toh(it->hdr.counter), job->nonce);
+	job->ad = buf;
+	job->adlen = sizeof(it->hdr);
+	job->text = buf + sizeof(it->hdr);
+	job->len = len - sizeof(it->hdr);
+	job->seal = false;
+	return true;
+}
+
+/*
+ * After the AEAD, in arrival order: the tag, the session still the one
+ * the index named (an earlier datagram of the batch may have retired
+ * it), the replay window marked, then the endpoint, the responder's
+ * confirmation, and the message itself.
+ */
+static void rx_finish(struct shim *s, const struct rx_item *it, bool opened)
+{
+	uint32_t index = be32toh(it->hdr.receiver);
+	struct session *se;
+	struct peer *p = NULL;
+	size_t plen = it->len - PROTO_OVERHEAD;
+	uint8_t *msg = it->buf + sizeof(it->hdr);
+	int slot;
+
+	if (!opened) {
 		shim_drop(s, DROP_RX_DECRYPT);
 		return;
 	}
-	if (!replay_update(&se->replay, counter)) {
+	se = shim_session_by_index(s, index, &p);
+	if (!se || se != it->se) {
+		shim_drop(s, DROP_RX_UNKNOWN_INDEX);
+		return;
+	}
+	if (!replay_update(&se->replay, be64toh(it->hdr.counter))) {
 		shim_drop(s, DROP_RX_REPLAY);
 		return;
 	}
-	slot = shim_session_slot(se->kp.local_index);
+	slot = shim_session_slot(index);
 	p->last_rx_ns = s->now;
 	p->unanswered_tx_ns = 0;
-	if (fromlen <= sizeof(p->endpoint)) {
+	if (it->fromlen <= sizeof(p->endpoint)) {
 		memset(&p->endpoint, 0, sizeof(p->endpoint));
-		memcpy(&p->endpoint, from, fromlen);
-		p->endpoint_len = fromlen;
+		memcpy(&p->endpoint, it->from, it->fromlen);
+		p->endpoint_len = it->fromlen;
 	}
 	if (slot == p->next)
 		shim_session_confirm(s, p, slot);
-	if (hdr.type == PROTO_CONTROL) {
-		control(s, p, buf + sizeof(hdr), (size_t)plen);
+	if (it->hdr.type == PROTO_CONTROL) {
+		control(s, p, msg, plen);
 		return;
 	}
 	if (plen == 0)
 		return;
-	inbound(s, p, be32toh(hdr.epoch), buf + sizeof(hdr), (size_t)plen);
+	inbound(s, p, be32toh(it->hdr.epoch), msg, plen);
+}
+
+/*
+ * One datagram on its own: data/control under a session, served at once;
+ * a handshake message is queued for hsqueue.c, after the data.
+ */
+void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
+		     const struct sockaddr *from, socklen_t fromlen)
+{
+	struct crypto_job job;
+	struct rx_item it;
+
+	if (!rx_prepare(s, buf, len, from, fromlen, &it, &job))
+		return;
+	workers_run(NULL, &job, 1);
+	rx_finish(s, &it, job.ok);
+}
+
+/*
+ * A batch: the checks of every datagram (each GRO run cut into its
+ * datagrams), then all the opens at once over the workers, then each
+ * datagram in the order it came.
+ */
+void shim_rx_batch(struct shim *s, struct udp_msg *msgs, unsigned n)
+{
+	size_t k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct udp_msg *m = &msgs[i];
+		size_t seg = m->segment ? m->segment : m->len;
+
+		for (size_t off = 0; off < m->len && k < SHIM_JOBS; off += seg) {
+			size_t l = m->len - off < seg ? m->len - off : seg;
+
+			if (rx_prepare(s, m->buf + off, l, (const struct sockaddr *)&m->addr,
+				       m->addr_len, &s->rx_items[k], &s->rx_jobs[k]))
+				k++;
+		}
+	}
+	workers_run(s->workers, s->rx_jobs, k);
+	for (size_t i = 0; i < k; i++)
+		rx_finish(s, &s->rx_items[i], s->rx_jobs[i].ok);
+	if (s->tun.vnet)
+		offload_gro_flush(&s->gro, gro_write, s);
+	shim_tx_flush(s);
 }
 
 void shim_udp_readable(struct shim *s, struct udp_sock *u)
@@ -256,22 +346,8 @@ void shim_udp_readable(struct shim *s, struct udp_sock *u)
 		if (n <= 0)
 			break;
 		s->now = shim_now_ns();
-		for (int i = 0; i < n; i++) {
-			struct udp_msg *m = &s->rx[i];
-			size_t seg = m->segment ? m->segment : m->len;
-
-			for (size_t off = 0; off < m->len; off += seg) {
-				size_t l = m->len - off < seg ? m->len - off : seg;
-
-				shim_rx_datagram(s, m->buf + off, l,
-					 (const struct sockaddr *)&m->addr, m->addr_len);
-			}
-		}
-		if (s->tun.vnet)
-			offload_gro_flush(&s->gro, gro_write, s);
-		shim_tx_flush(s);
+		shim_rx_batch(s, s->rx, (unsigned)n);
 		if (n < UDP_BATCH)
 			break;
 	}
 }
-

@@ -60,6 +60,25 @@ static void wait_writable(int fd)
 }
 
 /*
+ * The batch's seals, over the workers. One that fails (only an internal
+ * error of the library can) leaves zeros behind, which every receiver
+ * drops as an unknown type, and is counted.
+ */
+static void seal_all(struct shim *s, struct tx_batch *b)
+{
+	workers_run(s->workers, b->jobs, b->njobs);
+	for (size_t i = 0; i < b->njobs; i++) {
+		struct crypto_job *j = &b->jobs[i];
+
+		if (!j->ok) {
+			memset((uint8_t *)j->ad, 0, j->adlen + j->len + AEAD_TAG_LEN);
+			shim_drop(s, DROP_TX_SEND_ERROR);
+		}
+	}
+	b->njobs = 0;
+}
+
+/*
  * Sends the batch. A message the kernel refuses is dropped alone (and on
  * EMSGSIZE its peer's MTU is looked up again, so that the next packet that
  * large gets an ICMP answer); a full socket gets one short wait.
@@ -69,6 +88,7 @@ static void batch_flush(struct shim *s, struct udp_sock *u, struct tx_batch *b)
 	unsigned done = 0;
 	bool waited = false;
 
+	seal_all(s, b);
 	while (done < b->n) {
 		int ret = udp_send_batch(u, b->msgs + done, b->n - done);
 
@@ -134,8 +154,9 @@ int shim_send_raw(struct shim *s, const struct sockaddr_storage *to,
 }
 
 /*
- * Encrypts one message for p into the family's batch: header, plaintext,
- * tag. Data is padded to PROTO_PAD but never past the peer's MTU (its IP
+ * One message for p into the family's batch: header, plaintext, room for
+ * the tag, and a job that seals it in place when the batch is flushed
+ * (the workers do a whole batch's seals at once). Data is padded to PROTO_PAD but never past the peer's MTU (its IP
  * header gives the true length); control messages are not padded, since
  * their length is part of them.
  */
@@ -149,8 +170,8 @@ static int seal(struct shim *s, struct peer *p, struct session *se,
 
 	size_t dlen = padded + PROTO_OVERHEAD;
 	struct proto_data_hdr hdr;
-	uint8_t nonce[12], *out;
-	unsigned long long clen = 0;
+	uint8_t nonce[AEAD_NONCE_LEN], *out;
+	struct crypto_job *job;
 	struct udp_msg *m;
 	bool join;
 
@@ -185,10 +206,14 @@ static int seal(struct shim *s, struct peer *p, struct session *se,
 	if (len)
 		memcpy(out + sizeof(hdr), msg, len);
 	memset(out + sizeof(hdr) + len, 0, padded - len);
-	if (crypto_aead_chacha20poly1305_ietf_encrypt(
-		    out + sizeof(hdr), &clen, out + sizeof(hdr), padded,
-		    out, sizeof(hdr), NULL, nonce, se->kp.send) != 0)
-		return -EIO;
+	job = &b->jobs[b->njobs++];
+	job->ctx = se->tx;
+	memcpy(job->nonce, nonce, sizeof(nonce));
+	job->ad = out;
+	job->adlen = sizeof(hdr);
+	job->text = out + sizeof(hdr);
+	job->len = padded;
+	job->seal = true;
 	b->used += dlen;
 	if (join) {
 		if (m->segment == 0)

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "conntrack.h"
+#include "aead.h"
 #include "cookie.h"
 #include "guard.h"
 #include "flowlog.h"
@@ -26,6 +27,7 @@
 #include "token.h"
 #include "tun.h"
 #include "udp.h"
+#include "workers.h"
 
 /* Why a packet was dropped; each has its own counter and name. */
 enum shim_drop {
@@ -74,6 +76,7 @@ enum shim_limit {
 	SHIM_SLOT = SHIM_MTU_MAX + PROTO_OVERHEAD + PROTO_PAD,
 	SHIM_GSO_MAX = 65000,		/* bytes in one GSO message */
 	SHIM_ARENA = UDP_BATCH * SHIM_GSO_MAX,
+	SHIM_JOBS = UDP_BATCH * UDP_GSO_MAX_SEGS,	/* datagrams in a batch, at most */
 	SHIM_ANNOUNCE_MAX = PROTO_CONTROL_MAX,
 	SHIM_HSQ = 1024,		/* handshake messages waiting (hsqueue.c) */
 	SHIM_HSQ_LOAD = 64,		/* queued at a drain's start: under load */
@@ -87,6 +90,8 @@ struct session {
 	bool live;
 	bool confirmed;			/* responder: peer has used it */
 	struct noise_keypair kp;
+	/* kp.send and kp.recv, ready (aead.h): one context per worker thread */
+	struct aead tx[WORKERS_MAX], rx[WORKERS_MAX];
 	struct replay replay;
 	uint64_t send_counter;
 	uint64_t created_ns;
@@ -184,6 +189,9 @@ struct shim_config {
 	bool no_cap_check;		/* benchmarks only: no capability check */
 	unsigned rekey_after_s;		/* PROTO_REKEY_AFTER_TIME_S; tests shorten it */
 	bool foreground;
+	const char *xdp;		/* underlay interface of the early drop, or NULL */
+	unsigned threads;		/* crypto workers (workers.h), the loop's included */
+	bool spread_always;		/* tests only: WORKERS_ALWAYS */
 	struct shim_guard_cfg guard;	/* --underlay-guard, --underlay-allow */
 	uint64_t flow_max_bytes;		/* flows.log rotation size; 0: default */
 	unsigned flow_keep;		/* rotated flows.log files kept; 0: default */
@@ -215,6 +223,8 @@ struct shim_mode {
  */
 struct tx_batch {
 	struct udp_msg msgs[UDP_BATCH];
+	struct crypto_job *jobs;	/* SHIM_JOBS: the seals, run at the flush */
+	size_t njobs;
 	unsigned n;
 	unsigned segs;			/* datagrams in msgs[n - 1] */
 	bool closed;			/* msgs[n - 1] ended with a short one */
@@ -234,6 +244,7 @@ struct hs_queue {
 };
 
 struct shim;
+struct rx_item;
 
 /* An epoll registration: the loop calls fn when fd is ready. */
 struct shim_ev {
@@ -272,6 +283,9 @@ struct shim {
 	struct tx_batch tx4, tx6;
 	struct udp_msg rx[UDP_BATCH];
 	uint8_t *rxbufs;		/* UDP_BATCH * UDP_BUF_MAX */
+	struct rx_item *rx_items;	/* SHIM_JOBS: a received batch (receive.c) */
+	struct crypto_job *rx_jobs;	/* SHIM_JOBS: its opens */
+	struct workers *workers;	/* --threads (workers.h); NULL: one thread */
 	uint8_t *buf;			/* scratch, SHIM_PKT_MAX */
 	uint8_t *buf2;			/* scratch, SHIM_PKT_MAX */
 	uint64_t now;			/* time of the current event */
@@ -285,6 +299,9 @@ struct shim {
 		bool bypass, rules;
 		uint64_t accepted, denied;
 	} queue;
+	/* --xdp: the early-drop program's counters (xdp.c), or NULL */
+	int (*xdp_counters)(struct shim *s, uint64_t *out, const char **names,
+			    unsigned max);
 	const struct shim_mode *mode;	/* NULL: the tunnel */
 	void *mode_state;
 };
@@ -304,6 +321,14 @@ int shim_session_slot(uint32_t index);
 uint32_t shim_index_make(const struct shim *s, const struct peer *p, int slot);
 int shim_slot_free(struct peer *p);
 void shim_session_clear(struct session *se);
+int shim_session_install(const struct shim *s, struct session *se,
+			 const struct noise_keypair *kp, bool confirmed, uint64_t now);
+/* Told of every session index handed out (on) and taken back; or NULL. */
+extern void (*shim_index_hook)(uint32_t index, bool on);
+
+/* xdp.c (capshim only): the early-drop XDP program on the underlay */
+int shim_xdp_open(struct shim *s, const char *ifname);
+void shim_xdp_close(struct shim *s);
 size_t shim_peer_no(const struct shim *s, const struct peer *p);
 
 /* handshake.c: the public-key work; bool: whether any was done */
@@ -356,6 +381,9 @@ int shim_send_raw(struct shim *s, const struct sockaddr_storage *to,
 
 /* receive.c */
 void shim_udp_readable(struct shim *s, struct udp_sock *u);
+struct rx_item *shim_rx_items_alloc(void);
+/* A received batch: each message (or GRO run) of msgs, in order. */
+void shim_rx_batch(struct shim *s, struct udp_msg *msgs, unsigned n);
 void shim_rx_datagram(struct shim *s, uint8_t *buf, size_t len,
 		      const struct sockaddr *from, socklen_t fromlen);
 int shim_tun_write(struct shim *s, const uint8_t *pkt, size_t len);

@@ -54,7 +54,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy -Ishim -Icapd -Icommon -
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Wall -Wextra -Werror -Wno-unused-parameter
 
-FUZZ_LIB_SRCS := $(POLICY_SRCS) $(filter-out shim/main.c shim/attach%.c,$(wildcard shim/*.c)) \
+FUZZ_LIB_SRCS := $(POLICY_SRCS) $(filter-out shim/main.c shim/xdp.c shim/attach%.c,$(wildcard shim/*.c)) \
 	$(filter-out capd/main.c,$(wildcard capd/*.c)) $(COMMON_SRCS) \
 	tools/capctl/report.c tools/capctl/report_html.c
 
@@ -83,3 +83,16 @@ fuzz: fuzz-build
 	done
 
 .PHONY: check fuzz fuzz-build
+
+# `make check-tsan`: ThreadSanitizer over the crypto workers: their unit
+# tests, then capshim under traffic (tunnel, rekey, XDP tests) with every
+# batch spread over two threads; any report fails the logs check.
+check-tsan: deps
+	$(MAKE) --no-print-directory SAN=thread all
+	cd build/tsan && CK_FORK=no CK_RUN_SUITE=workers ./captun-tests
+	for t in test_tunnel.sh test_rekey.sh test_xdp.sh; do \
+		CAPLAB_SHIM_ARGS="--threads=2 --test-spread-always" CAPTUN_BIN=build/tsan \
+			bash tests/netns/$$t | tail -n 1 | grep -E '^[0-9]+ passed, 0 failed$$' || exit 1; \
+	done
+
+.PHONY: check-tsan

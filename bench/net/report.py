@@ -5,6 +5,7 @@ META: "key<TAB>value" lines, and "setup<TAB>S<TAB>NAME<TAB>up|down<TAB>MTU<TAB>W
 DATA: "ROUND<TAB>SETUP<TAB>METRIC<TAB>VALUE" lines.
 """
 import math
+import os
 import statistics
 import sys
 from collections import defaultdict
@@ -24,6 +25,8 @@ WHAT = {
     "d": "nebula, CA + 2 certs, static host map, no lighthouse",
     "e": "capshim --bench-no-capability-check on both hosts",
     "f": "capshim --no-offload on both hosts",
+    "g": "capshim --threads 1 on both hosts (b: one crypto thread per online CPU)",
+    "h": "capshim --xdp ul0 on both hosts (the early-drop XDP program on each underlay veth)",
 }
 RATIOS = [  # title, numerator, denominator
     ("capshim / wireguard-go", "b", "c"),
@@ -31,6 +34,8 @@ RATIOS = [  # title, numerator, denominator
     ("capshim / veth", "b", "a"),
     ("capshim with check / without check", "b", "e"),
     ("capshim --no-offload / capshim", "f", "b"),
+    ("capshim / capshim --threads 1", "b", "g"),
+    ("capshim --xdp / capshim", "h", "b"),
 ]
 
 
@@ -186,6 +191,19 @@ def main():
     w("- All setups stay up for the whole run; idle daemons of the other setups "
       "run meanwhile. The machine is shared, so absolute figures are noisy; "
       "the per-round ratios are the robust part.")
+    aead = sys.argv[3] if len(sys.argv) > 3 else None
+    if aead and os.path.exists(aead):
+        w("")
+        w("## The crypto alone")
+        w("")
+        w("`build/bench_aead`: ChaCha20-Poly1305 IETF seal and open in place with 20 "
+          "bytes of AD, one thread, best of interleaved rounds: libsodium "
+          "(crypto_aead_chacha20poly1305_ietf_*) against OpenSSL's libcrypto (EVP). "
+          "capshim uses libcrypto from 256 bytes up and libsodium below (shim/aead.c).")
+        w("")
+        w("```")
+        out.extend(l.rstrip("\n") for l in open(aead))
+        w("```")
     print("\n".join(out))
 
 

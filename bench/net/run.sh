@@ -28,6 +28,10 @@
 #                         no lighthouse
 #           e capshim     with --bench-no-capability-check on both hosts
 #           f capshim     with --no-offload (TUN/UDP offloads off)
+#           g capshim     with --threads 1 (b runs the default: one crypto
+#                         thread per online CPU)
+#           h capshim     with --xdp ul0 (the early-drop XDP program on
+#                         each underlay veth)
 #
 # All setups are brought up once, then measured in interleaved rounds
 # (round 1: a b c d e f, round 2: a b c d e f, ...) so that the noise of a
@@ -40,8 +44,10 @@
 #          daemons of both ends during the tcp1 run, per GB (1e9 bytes)
 #          that the receiver's overlay device took in
 # and the report gives medians per setup and the medians of the per-round
-# ratios capshim/wireguard-go, capshim/nebula, capshim/veth and
-# capshim-with-check/capshim-without-check.
+# ratios capshim/wireguard-go, capshim/nebula, capshim/veth,
+# capshim-with-check/capshim-without-check and the other capshim
+# variants against b. Last, build/bench_aead measures the crypto alone
+# (libsodium against libcrypto's ChaCha20-Poly1305) for the report.
 #
 # Everything made here (namespaces PFX*, processes, temp files, wireguard-go
 # sockets) is removed by a trap on exit, on failure and on Ctrl-C too.
@@ -61,7 +67,8 @@ Usage: bench/net/run.sh [--rounds N] [--quick] [--only SETUPS] [--out FILE]
 
 Measures TCP throughput (1 and 4 streams), 64-byte UDP packet rate, ping
 RTT and tunnel CPU per GB for: a veth (no tunnel), b capshim, c wireguard-go,
-d nebula, e capshim --bench-no-capability-check, f capshim --no-offload;
+d nebula, e capshim --bench-no-capability-check, f capshim --no-offload,
+g capshim --threads 1, h capshim --xdp ul0 (b: default threads, no XDP);
 each on its own pair of network namespaces joined by a veth/bridge underlay.
 
   --rounds N      interleaved rounds (default 5); the report gives medians
@@ -75,7 +82,7 @@ each on its own pair of network namespaces joined by a veth/bridge underlay.
 
 Needs root, /dev/net/tun, a built tree (make), and the Debian packages
 iproute2 iperf3 iputils-ping jq python3 wireguard-go wireguard-tools nebula
-(the script says which are missing). Takes about 11 minutes with 5 rounds
+(the script says which are missing). Takes about 15 minutes with 5 rounds
 (6 setups), 1.5 minutes with --quick.
 USAGE
 }
@@ -83,7 +90,7 @@ USAGE
 die() { echo "$ME: $*" >&2; exit 1; }
 log() { echo "$ME: $*" >&2; }
 
-ROUNDS=5 QUICK=0 ONLY="a b c d e f" OUT="" OUT_SET=0 NEB_CIPHER=aes
+ROUNDS=5 QUICK=0 ONLY="a b c d e f g h" OUT="" OUT_SET=0 NEB_CIPHER=aes
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=${2:?--rounds wants N}; shift 2 ;;
@@ -106,16 +113,16 @@ OMIT=1
 [ $OUT_SET = 1 ] || { [ $QUICK = 1 ] || OUT=$HERE/results.md; }
 
 declare -A NAME=([a]=veth [b]=capshim [c]=wireguard-go [d]=nebula
-	[e]=capshim-nocheck [f]=capshim-nooffload)
+	[e]=capshim-nocheck [f]=capshim-nooffload [g]=capshim-1thread [h]=capshim-xdp)
 SETUPS=()
 sel=$(echo "$ONLY" | tr ',' ' ')
 for w in $sel; do
-	if [[ $w =~ ^[a-f]+$ ]]; then
+	if [[ $w =~ ^[a-h]+$ ]]; then
 		for ((i = 0; i < ${#w}; i++)); do SETUPS+=("${w:i:1}"); done
 	else
 		found=""
-		for k in a b c d e f; do [ "${NAME[$k]}" = "$w" ] && found=$k; done
-		[ -n "$found" ] || die "--only: unknown setup '$w' (a-f or: ${NAME[*]})"
+		for k in a b c d e f g h; do [ "${NAME[$k]}" = "$w" ] && found=$k; done
+		[ -n "$found" ] || die "--only: unknown setup '$w' (a-h or: ${NAME[*]})"
 		SETUPS+=("$found")
 	fi
 done
@@ -140,7 +147,7 @@ check_prereqs() {
 		pkg=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
 		die "missing tools; install them with: apt-get install $pkg"
 	fi
-	if want b || want e || want f; then
+	if want b || want e || want f || want g || want h; then
 		for c in capshim capctl; do
 			[ -x "$BIN/$c" ] || die "$BIN/$c not built; run 'make' first"
 		done
@@ -251,6 +258,8 @@ setup_e() {
 		--shim-arg host2=--bench-no-capability-check
 }
 setup_f() { setup_capshim f --no-offload; }
+setup_g() { setup_capshim g --shim-arg host1=--threads=1 --shim-arg host2=--threads=1; }
+setup_h() { setup_capshim h --shim-arg host1=--xdp=ul0 --shim-arg host2=--xdp=ul0; }
 
 setup_c() {
 	local i n dev k=$TMP/wg
@@ -335,7 +344,7 @@ EOF
 
 bring_up() { # S; a setup that fails is torn down and tried once more
 	local s=$1 rc attempt
-	case $s in b|e|f) LABS+=("$PFX$s") ;; esac
+	case $s in b|e|f|g|h) LABS+=("$PFX$s") ;; esac
 	for attempt in 1 2; do
 		log "setting up ${s} (${NAME[$s]})$( [ $attempt = 1 ] || echo ", attempt $attempt")"
 		# in a background subshell, so that set -e applies inside and a
@@ -351,7 +360,7 @@ bring_up() { # S; a setup that fails is torn down and tried once more
 		fi
 		UP[$s]=0 WHY[$s]="setup failed: $(tail -n 3 "$TMP/setup-$s.log" | tr '\n' ' ')"
 		log "${NAME[$s]}: ${WHY[$s]}"
-		case $s in b|e|f) "$CAPLAB" down "$PFX$s" >/dev/null 2>&1 || true ;; esac
+		case $s in b|e|f|g|h) "$CAPLAB" down "$PFX$s" >/dev/null 2>&1 || true ;; esac
 		remove_ns "^$PFX$s-"
 		case $s in
 		c) rm -rf "$TMP/wg"; rm -f /var/run/wireguard/"$PFX"wg*.sock ;;
@@ -364,7 +373,7 @@ bring_up() { # S; a setup that fails is torn down and tried once more
 facts() {
 	case $1 in
 	a) SRV[a]=10.99.0.3 DEV[a]=ul0 DAEMON[a]="" ;;
-	b|e|f) SRV[$1]=10.77.0.3 DEV[$1]=cap0 DAEMON[$1]=capshim ;;
+	b|e|f|g|h) SRV[$1]=10.77.0.3 DEV[$1]=cap0 DAEMON[$1]=capshim ;;
 	c) SRV[c]=10.77.0.3 DEV[c]="${PFX}wg2" DAEMON[c]=wireguard-go ;;
 	d) SRV[d]=10.77.0.3 DEV[d]=neb0 DAEMON[d]=nebula ;;
 	esac
@@ -540,7 +549,11 @@ META=$TMP/meta.tsv
 	done
 } >"$META"
 
-python3 "$HERE/report.py" "$META" "$DATA" >"$TMP/results.md"
+# the crypto alone, after the network runs (it keeps one CPU busy)
+if [ -x "$BIN/bench_aead" ]; then
+	"$BIN/bench_aead" --ms 200 --rounds 5 >"$TMP/aead.txt" 2>&1 || true
+fi
+python3 "$HERE/report.py" "$META" "$DATA" "$TMP/aead.txt" >"$TMP/results.md"
 cat "$TMP/results.md"
 if [ -n "$OUT" ]; then
 	cp "$TMP/results.md" "$OUT"

@@ -65,6 +65,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct token pt;
 	struct peer *p;
 	struct session *se;
+	struct noise_keypair kp;
 	struct in_addr a4;
 	const char *err;
 
@@ -102,13 +103,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	p->prev = p->next = p->hs_slot = -1;
 	p->mtu = 1416;
 	se = &p->sessions[0];
-	se->live = se->confirmed = true;
-	se->kp.initiator = true;
-	se->kp.local_index = shim_index_make(&s, p, 0);
-	memset(se->kp.recv, 0x42, sizeof(se->kp.recv));
-	memset(se->kp.send, 0x43, sizeof(se->kp.send));
-	replay_init(&se->replay);
-	se->created_ns = shim_now_ns();
+	memset(&kp, 0, sizeof(kp));
+	kp.initiator = true;
+	kp.local_index = shim_index_make(&s, p, 0);
+	memset(kp.recv, 0x42, sizeof(kp.recv));
+	memset(kp.send, 0x43, sizeof(kp.send));
+	if (shim_session_install(&s, se, &kp, true, shim_now_ns()) < 0)
+		abort();
 	keys_authority_wipe(&ak);
 	return shim_cap_set(&s, NULL, NULL, 0, false, &err) == 0 ? 0 : 1;
 }

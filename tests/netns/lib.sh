@@ -263,7 +263,7 @@ for p in os.listdir("/proc"):
 logs_clean() {
 	local lab=$1 f bad=""
 	for f in "$CAPLAB_RUNDIR/$lab"/hosts/*/capshim.log; do
-		if grep -Eq 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$f"; then
+		if grep -Eq 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer|runtime error:' "$f"; then
 			bad="$bad $f"
 			t_show "$f" 30
 		fi

@@ -394,6 +394,32 @@ START_TEST(test_csum)
 }
 END_TEST
 
+/* The unrolled sum against a word-at-a-time one: random bytes, every length and offset. */
+START_TEST(test_csum_random)
+{
+	uint8_t buf[2100];
+	uint32_t seed = 12345;
+
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(seed >> 16);
+	}
+	for (size_t off = 0; off < 4; off++) {
+		for (size_t len = 0; len + off <= 2048; len += 1 + len / 64) {
+			uint64_t ref = 0x1234;
+
+			for (size_t i = 0; i < len; i += 2)
+				ref += (uint32_t)buf[off + i] << 8 |
+				       (i + 1 < len ? buf[off + i + 1] : 0);
+			while (ref >> 16)
+				ref = (ref & 0xffff) + (ref >> 16);
+			ck_assert_uint_eq(inet_csum_fold(inet_csum_add(0x1234, buf + off, len)),
+					  (uint16_t)~ref);
+		}
+	}
+}
+END_TEST
+
 /* v4-mapped conversion and the text forms, including too small buffers. */
 START_TEST(test_addr_helpers)
 {
@@ -425,6 +451,7 @@ Suite *suite_inet(void)
 	tcase_add_loop_test(tc, test_mutation, 0, N_ELEM(mutations));
 	tcase_add_test(tc, test_parse_short);
 	tcase_add_test(tc, test_csum);
+	tcase_add_test(tc, test_csum_random);
 	tcase_add_test(tc, test_addr_helpers);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, inet_reject_tcase());

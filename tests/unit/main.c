@@ -175,6 +175,9 @@ int main(void)
 	srunner_add_suite(sr, suite_flowrec());
 	srunner_add_suite(sr, suite_report());
 	srunner_add_suite(sr, suite_flows_attach());
+	srunner_add_suite(sr, suite_aead());
+	srunner_add_suite(sr, suite_early());
+	srunner_add_suite(sr, suite_workers());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

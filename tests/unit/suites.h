@@ -45,6 +45,9 @@ Suite *suite_kbpf(void);
 Suite *suite_flowrec(void);
 Suite *suite_report(void);
 Suite *suite_flows_attach(void);
+Suite *suite_aead(void);
+Suite *suite_early(void);
+Suite *suite_workers(void);
 
 /* Big-endian fields written and read by hand, apart from the library. */
 void test_put_be64(uint8_t *p, uint64_t v);
