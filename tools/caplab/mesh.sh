@@ -171,7 +171,9 @@ mesh_state() { # LAB HOST
 	ip netns exec "$n" bpftool net show dev "$iface" 2>&1
 	ip netns exec "$n" tc filter show dev "$iface" ingress 2>&1
 	ip netns exec "$n" tc filter show dev "$iface" egress 2>&1
-	[ "$kind" != wireguard-go ] || mesh_wg "$1" "$2" showconf "$iface"
+	# wireguard-go lists peers in no fixed order: one sorted line per setting
+	[ "$kind" != wireguard-go ] || mesh_wg "$1" "$2" showconf "$iface" |
+		awk '/^\[/ {sec = $0; pk = ""; next} /^PublicKey/ {pk = $3} NF {print sec, pk, $0}' | sort
 }
 
 # capshim in attach mode on HOST's mesh interface.
