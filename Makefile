@@ -8,6 +8,9 @@
 #   make check    deps, sanitizer build, every test; ends with Check's summary
 #   make fuzz     run each fuzz harness for FUZZ_SECONDS (default 60)
 #   make bench    build and run the benchmarks in bench/
+#   make install  install into PREFIX (default /usr/local; DESTDIR too)
+#   make uninstall  remove what make install put there
+#   make deps-runtime  only the Debian packages the programs need to run
 #   make clean    remove build/
 
 SHELL := /bin/bash
@@ -57,6 +60,7 @@ include tools/tools.mk
 include tools/pam_capd/pam_capd.mk
 include tests/tests.mk
 include bench/bench.mk
+include mk/install.mk
 
 all: $(ALL_TARGETS)
 

@@ -19,6 +19,8 @@
  *   linger.c   the one rule at every session end; users found running
  *   procs.c    which users run processes on this host (/proc)
  *   procsep.c  the privileged helper that runs that scan (CAP_SYS_PTRACE)
+ *   breakglass.c  logins let in to repair the host, and adopted ones
+ *   service.c  systemd readiness, SIGHUP, token expiry ahead and past
  */
 #ifndef CAPTUN_CAPD_H
 #define CAPTUN_CAPD_H
@@ -75,6 +77,9 @@ struct capd_config {
 	enum capd_on_invalid on_invalid;
 	bool foreground;
 	int shim_timeout_ms;
+	const char *break_glass_users;	/* NULL: the default (breakglass.h) */
+	const char *break_glass_groups;
+	int renew_warn_days;		/* warn this long before a token expires */
 };
 
 struct capd_session {
@@ -117,6 +122,7 @@ struct capd_trust {
 	struct host_pubkeys self;
 	struct token host;		/* this host's own token */
 	uint64_t host_serial_seen;
+	bool host_ok;			/* host is a valid token; else its grant is empty */
 };
 
 /* The capability capshim last confirmed. */
@@ -227,6 +233,9 @@ struct capd {
 	struct capd_known known;
 	char path_state[PATH_MAX];
 	char path_audit[PATH_MAX];
+	uint64_t warned_at;		/* service.c: the last expiry warning */
+	uint64_t breakglass_logins;	/* counted for metrics */
+	uint64_t logins_refused;
 };
 
 /* daemon.c */
@@ -334,6 +343,7 @@ struct capd_request {
 	json_t *objects;		/* publish: array of strings */
 	uint64_t since;			/* flows: records after this seq */
 	unsigned max;			/* flows: at most this many */
+	bool adopt;			/* a break-glass login pam_capd let in (breakglass.c) */
 };
 
 bool capd_request_parse(const char *line, size_t len, struct capd_request *req,
@@ -377,6 +387,19 @@ void capd_ctl_close(struct capd *d);
 void capd_shim_init(struct capd_shim *sh, const char *path, int timeout_ms);
 int capd_shim_request(struct capd *d, json_t *req, json_t **answer);
 void capd_shim_close(struct capd *d);
+
+/* breakglass.c */
+bool capd_breakglass_user(const struct capd *d, const char *user, char *why,
+			  size_t whycap);
+void capd_breakglass_note(struct capd *d, const struct capd_session *s,
+			  const char *who, const char *exemption);
+void capd_breakglass_adopt(struct capd *d);
+
+/* service.c */
+void capd_service_ready(struct capd *d);
+void capd_service_reload(struct capd *d);
+void capd_service_tick(struct capd *d);
+json_t *capd_service_status(const struct capd *d);
 
 /* watch.c */
 int capd_watch_open(struct capd *d);

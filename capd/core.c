@@ -219,6 +219,7 @@ static void refused(struct capd *d, const struct capd_request *r, const char *wh
 {
 	capd_log(LOG_NOTICE, "login refused: user %s, service %s, pid %d: %s", r->user,
 		 r->service, (int)r->pid, why);
+	d->logins_refused++;
 	audit(d, "login_refused", json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "user", r->user,
 					     "service", r->service, "tty", r->tty,
 					     "rhost", r->rhost, "pid", (int)r->pid,
@@ -247,7 +248,8 @@ int capd_session_open(struct capd *d, const struct capd_request *r,
 	uint64_t now = capd_unix_now();
 	struct capd_session *s;
 	struct capd_user fresh, *u;
-	bool new_user;
+	char bgwho[96] = "", *bgwhy = NULL;
+	bool new_user, bg;
 	int ret;
 
 	s = calloc(1, sizeof(*s));
@@ -290,7 +292,20 @@ int capd_session_open(struct capd *d, const struct capd_request *r,
 		free(s);
 		return 1;
 	}
-	if (!capd_user_valid(&fresh, now) && d->cfg.on_invalid == CAPD_ON_INVALID_REFUSE) {
+	bg = r->adopt || capd_breakglass_user(d, r->user, bgwho, sizeof(bgwho));
+	if (!d->trust.host_ok && !bg) {
+		snprintf(why, whycap, "this host has no valid host token: only break-glass "
+			 "logins until it is renewed (capctl renew, then publish or join)");
+		ret = -EKEYREJECTED;
+		goto err_close;
+	}
+	if (!d->trust.host_ok)
+		bgwhy = "this host has no valid host token";
+	if (!capd_user_valid(&fresh, now) && d->cfg.on_invalid == CAPD_ON_INVALID_REFUSE &&
+	    bg && !bgwhy)
+		bgwhy = "the user has no valid token";
+	if (!capd_user_valid(&fresh, now) && d->cfg.on_invalid == CAPD_ON_INVALID_REFUSE &&
+	    !bg) {
 		snprintf(why, whycap, "user %s has no valid token: %s", r->user,
 			 capd_user_why(&fresh, now));
 		ret = -EKEYREJECTED;
@@ -316,7 +331,9 @@ int capd_session_open(struct capd *d, const struct capd_request *r,
 		goto err_close;
 	}
 	ret = capd_apply(d, false);
-	if (ret < 0 && new_user) {
+	if (ret < 0 && new_user && bg && !bgwhy)
+		bgwhy = "capshim cannot be told about the new user";
+	if (ret < 0 && new_user && !bg) {
 		snprintf(why, whycap, "capshim cannot be told about the new user: %s",
 			 d->shim.error);
 		unwind(d, s);
@@ -333,6 +350,10 @@ int capd_session_open(struct capd *d, const struct capd_request *r,
 			"tty", s->tty, "rhost", s->rhost, "pid", (int)s->pid,
 			"epoch", (json_int_t)d->pushed.epoch, "mask", d->pushed.mask,
 			"isolated", d->pushed.isolate));
+	if (r->adopt)
+		bgwhy = "capd could not be reached at login";
+	if (bgwhy)
+		capd_breakglass_note(d, s, r->adopt ? "adopted" : bgwho, bgwhy);
 	*id = s->id;
 	return 0;
 

@@ -18,18 +18,23 @@
 
 #include <sodium.h>
 
+#include "breakglass.h"
 #include "capd.h"
+#include "config.h"
 #include "daemon.h"
+#include "sdnotify.h"
+#include "version.h"
 
 enum main_const {
 	TICK_MS = 200,
 	SHIM_TIMEOUT_MS = 2000,
 	EXIT_SETUP = 1,
 	EXIT_USAGE = 2,
+	RENEW_WARN_DAYS = 7,
 };
 
 static const char usage_text[] =
-"Usage: capd --dir DIR [options]\n"
+"Usage: capd [--config FILE] [--dir DIR] [options]\n"
 "\n"
 "capd is captun's per-host session daemon. It keeps the list of login\n"
 "sessions open on this host (the PAM module pam_capd.so tells it of each\n"
@@ -43,7 +48,12 @@ static const char usage_text[] =
 "audit log.\n"
 "\n"
 "Options:\n"
-"  -d, --dir DIR        host state directory (required), shared with capshim:\n"
+"      --config FILE    the configuration file (default " CAPTUN_CONFIG_PATH "):\n"
+"                       its global 'dir' and the keys of its [capd] section,\n"
+"                       which are these long options without '--'; options\n"
+"                       given here override it\n"
+"  -d, --dir DIR        host state directory (default " CAPTUN_STATE_DIR "),\n"
+"                       shared with capshim:\n"
 "                         authority.pub     the network authority's key\n"
 "                         host.pub or host.key  this host's keys (to find\n"
 "                                           its own token)\n"
@@ -52,9 +62,10 @@ static const char usage_text[] =
 "                       capd writes DIR/capd.state (its sessions, 0600),\n"
 "                       appends to DIR/audit.log (0600) and holds\n"
 "                       DIR/capd.lock while it runs (one capd per DIR).\n"
-"  -s, --socket PATH    control socket (default /run/captun/capd.sock)\n"
-"  -S, --shim PATH      capshim's control socket (default\n"
-"                       /run/captun/captun0.sock)\n"
+"  -s, --socket PATH    control socket (default " CAPTUN_CAPD_SOCKET ")\n"
+"  -S, --shim PATH      capshim's control socket (default: the configuration\n"
+"                       file's [capshim] control, else " CAPTUN_RUN_DIR "/IFNAME.sock\n"
+"                       with its [capshim] ifname, else " CAPTUN_IFNAME ")\n"
 "  -i, --on-invalid refuse|isolate\n"
 "                       a login by a user whose token is missing, expired\n"
 "                       or revoked: refuse it (default), or accept it and\n"
@@ -63,9 +74,26 @@ static const char usage_text[] =
 "                       logged in isolates the host either way.\n"
 "  -t, --shim-timeout MS\n"
 "                       how long to wait for capshim's answer (default 2000)\n"
+"      --break-glass-users LIST\n"
+"                       users always let in to repair the host: where capd\n"
+"                       would refuse their login (no valid token for them or\n"
+"                       for the host, capshim not answering) it accepts it,\n"
+"                       isolates the host while they are on, and logs it at\n"
+"                       LOG_ALERT and in the audit log. Names separated by\n"
+"                       commas; root is always one unless LIST is 'none'\n"
+"                       (default " BREAKGLASS_USERS_DEFAULT ")\n"
+"      --break-glass-groups LIST\n"
+"                       members of these groups are break-glass users too;\n"
+"                       missing groups are skipped; 'none' for no group\n"
+"                       (default " BREAKGLASS_GROUPS_DEFAULT ")\n"
+"      --renew-warn-days N\n"
+"                       warn (log and status) when this host's token or a\n"
+"                       logged-in user's token expires within N days\n"
+"                       (default 7)\n"
 "  -f, --foreground     stay in the foreground and log to stderr\n"
 "      --pidfile PATH   write the daemon's pid to PATH\n"
 "  -h, --help           this text\n"
+"  -V, --version        print the version\n"
 "\n"
 "Control socket: JSON lines, one request and one answer per line\n"
 "(capd/PROTOCOL.md). Root may open, close and publish; anyone may list\n"
@@ -102,13 +130,20 @@ static const char usage_text[] =
 "capd-procs, that keeps CAP_SYS_PTRACE alone (to read other users'\n"
 "/proc/PID/ns/net) and only answers which uids run processes here.\n"
 "\n"
+"No valid host token (expired, revoked): capd still starts, the host is\n"
+"isolated (empty capability) and only break-glass logins are let in,\n"
+"until a renewed token arrives (capctl renew; it spreads to every host).\n"
+"\n"
 "Signals: SIGTERM and SIGINT stop capd; sessions stay recorded for the\n"
-"next start. SIGHUP re-reads the tokens and the revocation list.\n"
+"next start. SIGHUP re-reads the tokens and the revocation list and\n"
+"reopens DIR/audit.log (after logrotate moved it, the chain goes on in\n"
+"the new file). Under systemd (Type=notify) capd says READY=1 once\n"
+"capshim holds the capability and the control socket accepts logins.\n"
 "\n"
 "Exit status: 0 after a clean stop, 1 if setup failed, 2 on a usage error.\n"
 "\n"
 "Example:\n"
-"  capd --dir /etc/captun/host --shim /run/captun/captun0.sock --foreground\n";
+"  capd --config " CAPTUN_CONFIG_PATH " --foreground\n";
 
 static int number(const char *text, long lo, long hi, long *out)
 {
@@ -129,16 +164,32 @@ static int parse_args(int argc, char **argv, struct capd_config *cfg)
 		{ "shim-timeout", required_argument, NULL, 't' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "pidfile", required_argument, NULL, 'P' },
+		{ "break-glass-users", required_argument, NULL, 'B' },
+		{ "break-glass-groups", required_argument, NULL, 'G' },
+		{ "renew-warn-days", required_argument, NULL, 'W' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static char shim[108];
+	char cerr[CONFIG_ERR_MAX];
+	bool explicit;
 	long v;
 	int c;
 
-	cfg->socket = "/run/captun/capd.sock";
-	cfg->shim = "/run/captun/captun0.sock";
+	if (config_argv_build("capd", opts, argc, argv, &argc, &argv, cerr,
+			      sizeof(cerr)) < 0) {
+		fprintf(stderr, "capd: %s\n", cerr);
+		return -EINVAL;
+	}
+	config_shim_control(config_path_find(argc, argv, &explicit), shim, sizeof(shim));
+	cfg->dir = CAPTUN_STATE_DIR;
+	cfg->socket = CAPTUN_CAPD_SOCKET;
+	cfg->shim = shim;
 	cfg->shim_timeout_ms = SHIM_TIMEOUT_MS;
-	while ((c = getopt_long(argc, argv, "d:s:S:i:t:fh", opts, NULL)) != -1) {
+	cfg->renew_warn_days = RENEW_WARN_DAYS;
+	while ((c = getopt_long(argc, argv, "d:s:S:i:t:fhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			cfg->dir = optarg;
@@ -176,6 +227,29 @@ static int parse_args(int argc, char **argv, struct capd_config *cfg)
 		case 'P':
 			cfg->pidfile = optarg;
 			break;
+		case 'B':
+		case 'G':
+			if (!breakglass_list_ok(optarg)) {
+				fprintf(stderr, "capd: --%s wants names separated by commas, "
+					"or 'none', not '%s'\n", c == 'B' ? "break-glass-users" :
+					"break-glass-groups", optarg);
+				return -EINVAL;
+			}
+			*(c == 'B' ? &cfg->break_glass_users : &cfg->break_glass_groups) = optarg;
+			break;
+		case 'W':
+			if (number(optarg, 0, 3650, &v) < 0) {
+				fprintf(stderr, "capd: --renew-warn-days wants 0..3650, not '%s'\n",
+					optarg);
+				return -EINVAL;
+			}
+			cfg->renew_warn_days = (int)v;
+			break;
+		case 'C':
+			break;	/* read by config_argv_build */
+		case 'V':
+			puts(CAPTUN_VERSION_LINE("capd"));
+			exit(0);
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -189,10 +263,6 @@ static int parse_args(int argc, char **argv, struct capd_config *cfg)
 			argv[optind]);
 		return -EINVAL;
 	}
-	if (!cfg->dir) {
-		fprintf(stderr, "capd: --dir DIR is required; see 'capd --help'\n");
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -204,7 +274,7 @@ static void on_signal(struct capd *d, struct capd_ev *ev, uint32_t events)
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			d->running = false;
 		else if (si.ssi_signo == SIGHUP)
-			d->trust_dirty = true;
+			capd_service_reload(d);
 	}
 }
 
@@ -214,6 +284,7 @@ static void on_timer(struct capd *d, struct capd_ev *ev, uint32_t events)
 
 	if (read(ev->fd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
+	capd_service_tick(d);
 	capd_tick(d);
 }
 
@@ -370,6 +441,7 @@ int main(int argc, char **argv)
 		capd_log(LOG_ERR, "restoring sessions: %s", strerror(-ret));
 		goto out;
 	}
+	capd_breakglass_adopt(&d);
 	if (first_push(&d, &sig) < 0) {
 		status = 0;
 		goto out;
@@ -387,7 +459,7 @@ int main(int argc, char **argv)
 			 d.cfg.dir, strerror(-ret));
 	capd_log(LOG_INFO, "host %s (bit %u): %zu session%s, epoch %llu, mask %s; socket %s, "
 			   "capshim %s, on-invalid %s",
-		 d.trust.host.name, d.trust.host.bit, d.table.n, d.table.n == 1 ? "" : "s",
+		 d.trust.host_ok ? d.trust.host.name : "(no valid token)", d.trust.host.bit, d.table.n, d.table.n == 1 ? "" : "s",
 		 (unsigned long long)d.pushed.epoch, d.pushed.mask, d.cfg.socket, d.cfg.shim,
 		 d.cfg.on_invalid == CAPD_ON_INVALID_ISOLATE ? "isolate" : "refuse");
 	if (!d.cfg.foreground) {
@@ -397,8 +469,10 @@ int main(int argc, char **argv)
 	} else if (d.cfg.pidfile && daemon_pidfile_write(d.cfg.pidfile) < 0) {
 		capd_log(LOG_WARNING, "%s: cannot write the pid", d.cfg.pidfile);
 	}
+	capd_service_ready(&d);
 	ret = loop(&d);
 	status = ret < 0 ? EXIT_SETUP : 0;
+	sdnotify_send("STOPPING=1");
 	capd_log(LOG_INFO, "stopping; %zu session%s stay recorded", d.table.n,
 		 d.table.n == 1 ? "" : "s");
 	if (d.cfg.pidfile)

@@ -138,11 +138,13 @@ int capd_trust_load(struct capd_trust *tr, const char *dir)
 		return ret;
 	ret = host_find(tr, dir, &tr->host);
 	if (ret < 0) {
-		capd_log(LOG_ERR, "%s/tokens: no valid host token for this host's keys (%s)",
-			 dir, strerror(-ret));
-		revocation_free(&tr->revoked);
-		return ret;
+		/* Fail closed for traffic, not for the repair of the host. */
+		capd_log(LOG_ALERT, "%s/tokens: no valid host token for this host's keys (%s): "
+			 "the host is isolated and only break-glass logins are let in",
+			 dir, ret == -ENOKEY ? "missing, expired or revoked" : strerror(-ret));
+		memset(&tr->host, 0, sizeof(tr->host));
 	}
+	tr->host_ok = ret == 0;
 	tr->host_serial_seen = tr->host.serial;
 	return 0;
 }
@@ -174,6 +176,10 @@ int capd_trust_reload(struct capd_trust *tr, const char *dir, bool *changed)
 		}
 	}
 	ret = host_find(tr, dir, &host);
+	if (ret == 0 && !tr->host_ok)
+		capd_log(LOG_NOTICE, "this host has a valid token again (serial %llu)",
+			 (unsigned long long)host.serial);
+	tr->host_ok = ret == 0;
 	if (ret == 0 && host.serial != tr->host.serial) {
 		tr->host = host;
 		*changed = true;

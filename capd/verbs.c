@@ -157,6 +157,8 @@ static json_t *status_verb(struct capd *d)
 		      "revocation_serial", (json_int_t)(d->trust.have_list ? d->trust.revoked.serial : 0));
 	if (o)
 		json_object_set_new(o, "audit_head", json_string(head));
+	if (o)
+		json_object_update_new(o, capd_service_status(d));
 	return o ? o : capd_error("out of memory");
 }
 

@@ -853,16 +853,21 @@ bool flowrec_parse(const char *line, size_t len, struct flowrec *r, char *err,
 	ws(&in);
 	if (in.p < in.end && *in.p == '}')
 		return fail(&in, "empty object");
-	for (;;) {
+	for (int next = 0;;) {
 		char k[16];
 		int m = -1;
 
 		ws(&in);
 		if (!str(&in, k, sizeof(k)))
 			return fail(&in, "bad or unknown member name");
-		for (int i = 0; i < M_COUNT_; i++)
+		/* writers use the order of member_names: try the next one first */
+		for (int i = next; m < 0 && i < M_COUNT_; i++)
 			if (strcmp(k, member_names[i]) == 0)
 				m = i;
+		for (int i = 0; m < 0 && i < next; i++)
+			if (strcmp(k, member_names[i]) == 0)
+				m = i;
+		next = m + 1;
 		if (m < 0)
 			return fail(&in, "unknown member");
 		if (seen & (UINT64_C(1) << m))

@@ -1,5 +1,7 @@
 # `make deps`: every Debian package the build, tests, fuzzers and benchmarks
-# need. Quiet and quick when all are installed; apt-get only for what is not.
+# need (`make deps-runtime`: only what the installed programs need; `make
+# deps-build`: and what building them needs). Quiet and quick when all are
+# installed; apt-get only for what is not.
 DEB_PACKAGES := build-essential clang llvm libclang-rt-14-dev pkg-config \
 	libsodium-dev libjansson-dev check libsubunit-dev \
 	iproute2 iputils-ping curl iperf3 python3 procps psmisc \
@@ -14,6 +16,23 @@ DEB_PACKAGES += libnetfilter-queue-dev iptables
 DEB_PACKAGES += chromium
 # the data path's bulk AEAD (OpenSSL 3's libcrypto)
 DEB_PACKAGES += libssl-dev
+
+# faketime: the lockout test signs a token that has already expired.
+DEB_PACKAGES += faketime
+
+# What the installed programs need to run (make install on a server), and
+# what building them needs; everything else above is for tests, fuzzing
+# and benchmarks.
+DEB_RUNTIME := libsodium23 libjansson4 libpam0g iproute2
+DEB_BUILD := build-essential pkg-config libsodium-dev libjansson-dev libpam0g-dev
+
+deps-runtime:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(DEB_RUNTIME)"
+
+deps-build:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(DEB_RUNTIME) $(DEB_BUILD)"
+
+.PHONY: deps-runtime deps-build
 
 deps:
 	@missing=$$(dpkg-query -W -f='$${Package} $${db:Status-Abbrev}\n' \

@@ -161,6 +161,42 @@ static bool parse_key(struct ctx *c, const char *path, const json_t *val,
 	return true;
 }
 
+/*
+ * What no two hosts may share: a key (one host's token would open the
+ * other's sessions) or an overlay address (packets from one would pass
+ * as the other's). Bits are checked as they are read.
+ */
+static bool unique(struct ctx *c, size_t idx, const char *path)
+{
+	const struct policy_host *h = &c->p->hosts[idx];
+	char sub[200];
+
+	for (size_t i = 0; i < idx; i++) {
+		const struct policy_host *o = &c->p->hosts[i];
+
+		if (h->has_keys && o->has_keys &&
+		    memcmp(h->tunnel_pk, o->tunnel_pk, WIRE_PUBKEY_LEN) == 0) {
+			snprintf(sub, sizeof(sub), "%s.tunnel_key", path);
+			return fail(c, sub, "the same key as host '%s': each host needs "
+				    "its own keys (capctl keygen on it)", o->name);
+		}
+		if (h->has_keys && o->has_keys &&
+		    memcmp(h->sign_pk, o->sign_pk, WIRE_PUBKEY_LEN) == 0) {
+			snprintf(sub, sizeof(sub), "%s.sign_key", path);
+			return fail(c, sub, "the same key as host '%s': each host needs "
+				    "its own keys (capctl keygen on it)", o->name);
+		}
+		if ((h->has_overlay4 && o->has_overlay4 &&
+		     memcmp(&h->overlay4, &o->overlay4, sizeof(h->overlay4)) == 0) ||
+		    (h->has_overlay6 && o->has_overlay6 &&
+		     memcmp(&h->overlay6, &o->overlay6, sizeof(h->overlay6)) == 0)) {
+			snprintf(sub, sizeof(sub), "%s.overlay", path);
+			return fail(c, sub, "an address host '%s' holds already", o->name);
+		}
+	}
+	return true;
+}
+
 static const char *const host_keys[] = {
 	"bit", "reach", "overlay", "endpoint", "tunnel_key", "sign_key", NULL,
 };
@@ -221,7 +257,7 @@ static bool parse_host(struct ctx *c, size_t idx, const char *name,
 			return false;
 		h->has_keys = true;
 	}
-	return true;
+	return unique(c, idx, path);
 }
 
 static const struct policy_host *host_find(const struct policy *p, size_t n,

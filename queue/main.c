@@ -21,7 +21,10 @@
 #include <unistd.h>
 
 #include "capqueue.h"
+#include "config.h"
 #include "daemon.h"
+#include "sdnotify.h"
+#include "version.h"
 
 enum main_const {
 	TICK_MS = 100,
@@ -60,7 +63,11 @@ static const char usage_text[] =
 "      --remove-rules   remove the rules and exit\n"
 "  -f, --foreground     stay in the foreground and log to stderr\n"
 "      --pidfile PATH   write the daemon's pid to PATH\n"
+"      --config FILE    the configuration file (default " CAPTUN_CONFIG_PATH "):\n"
+"                       the keys of its [capqueue] section, which are these\n"
+"                       long options without '--'; options here override it\n"
 "  -h, --help           this text\n"
+"  -V, --version        print the version\n"
 "\n"
 "Rules (iptables and ip6tables, table filter): chain CAPQ-IFNAME, jumped to\n"
 "first from OUTPUT and FORWARD for packets out of IFNAME:\n"
@@ -117,13 +124,22 @@ static int parse_args(int argc, char **argv, struct capqueue_config *cfg, bool *
 		{ "remove-rules", no_argument, NULL, 'R' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "pidfile", required_argument, NULL, 'P' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char shim[108];
+	char cerr[CONFIG_ERR_MAX];
 	unsigned long v;
 	char *end;
 	int c;
+
+	if (config_argv_build("capqueue", opts, argc, argv, &argc, &argv, cerr,
+			      sizeof(cerr)) < 0) {
+		fprintf(stderr, "capqueue: %s\n", cerr);
+		return -EINVAL;
+	}
 
 	cfg->ifname = "captun0";
 	cfg->num = QUEUE_DEFAULT_NUM;
@@ -175,6 +191,11 @@ static int parse_args(int argc, char **argv, struct capqueue_config *cfg, bool *
 		case 'P':
 			cfg->pidfile = optarg;
 			break;
+		case 'C':
+			break;	/* read by config_argv_build */
+		case 'V':
+			puts(CAPTUN_VERSION_LINE("capqueue"));
+			exit(0);
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -373,6 +394,7 @@ int main(int argc, char **argv)
 		capqueue_log(LOG_ERR, "dropping capabilities: %s", strerror(-ret));
 		goto out;
 	}
+	sdnotify_sendf("READY=1\nSTATUS=queue %u on %s", cfg.num, cfg.ifname);
 	status = loop(q, l) < 0 ? EXIT_SETUP : 0;
 	capqueue_log(LOG_INFO, "stopping; the rules stay: new flows to %s now fail %s",
 		     cfg.ifname, cfg.bypass ? "open" : "closed");

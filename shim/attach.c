@@ -369,6 +369,7 @@ int shim_attach_run(struct shim *s, const char *pidfile)
 	a->ev_sig.fd = a->ev_tick.fd = -1;
 	s->mode = &attach_mode;
 	s->mode_state = a;
+	s->flow_report = send_control;	/* refusal reports: over the mesh too */
 	a->ps = calloc(s->npeers + 1, sizeof(*a->ps));
 	if (!a->ps) {
 		shim_log(LOG_ERR, "out of memory");
@@ -485,6 +486,7 @@ out_free:
 		close(a->ev_tick.fd);
 	s->mode = NULL;
 	s->mode_state = NULL;
+	s->flow_report = NULL;
 	return status;
 }
 

@@ -243,7 +243,7 @@ static bool report(struct shim *s, struct peer *p, const struct inet_flow *f,
 		p->denied_reports = 0;
 	}
 	if (p->denied_reports >= REPORTS_PER_S ||
-	    (!s->mode && !shim_session_send(p, s->now)))	/* attach mode: no sessions */
+	    (!s->flow_report && !shim_session_send(p, s->now)))
 		return false;
 	memset(&d, 0, sizeof(d));
 	d.ctl = PROTO_CTL_DENIED;
@@ -255,7 +255,8 @@ static bool report(struct shim *s, struct peer *p, const struct inet_flow *f,
 	memcpy(d.src, &f->src, sizeof(d.src));
 	memcpy(d.dst, &f->dst, sizeof(d.dst));
 	memcpy(d.flow, r->id, sizeof(d.flow));
-	if (shim_send_control(s, p, (const uint8_t *)&d, sizeof(d)) < 0)
+	if ((s->flow_report ? s->flow_report(s, p, (const uint8_t *)&d, sizeof(d)) :
+	     shim_send_control(s, p, (const uint8_t *)&d, sizeof(d))) < 0)
 		return false;
 	p->denied_reports++;
 	return true;

@@ -11,7 +11,10 @@
  *   EV_UNKNOWN_EPOCH                      receiver record (unknown epoch)
  *
  * The daemon of attach mode calls shim_flow_attach_event from its ring
- * buffer callback (kbpf_events_open).
+ * buffer callback (kbpf_events_open), sets s->flow_report to its own
+ * channel to the peers (the report carries the flow id, so that the
+ * receiver's record joins), and hands a PROTO_CTL_DENIED it receives to
+ * shim_flow_reported.
  */
 #include <errno.h>
 #include <pwd.h>

@@ -117,7 +117,11 @@ static void session_up(struct shim *s, struct peer *p, uint64_t now)
 		p->announced_epoch = s->cap.epoch;
 		p->announce_sent_ns = now;
 	}
-	shim_publish_revocation(s, p);
+	/*
+	 * What the peer lacks (tokens, then the revocation list: a list that
+	 * came first would cut off the hosts whose new tokens it waits for).
+	 */
+	shim_sync_session_up(s, p);
 	shim_flush_queue(s, p);
 }
 

@@ -20,11 +20,14 @@
 #include <sodium.h>
 
 #include "attach.h"
+#include "config.h"
 #include "daemon.h"
+#include "sdnotify.h"
 #include "shim.h"
+#include "version.h"
 
 enum main_default {
-	DEFAULT_PORT = 51900,
+	DEFAULT_PORT = CAPTUN_PORT,
 	DEFAULT_CONNTRACK = 65536,
 	UNDERLAY_MTU = 1500,
 	TICK_MS = 100,
@@ -41,8 +44,8 @@ enum main_option {
 };
 
 static const char usage_text[] =
-"Usage: capshim --dir DIR [options]\n"
-"       capshim --dir DIR --attach IFNAME [options]\n"
+"Usage: capshim [--config FILE] [--dir DIR] [options]\n"
+"       capshim [--config FILE] [--dir DIR] --attach IFNAME [options]\n"
 "       capshim --detach IFNAME [--bpf-dir DIR]\n"
 "\n"
 "capshim is captun's data plane. It creates a TUN interface holding this\n"
@@ -56,7 +59,12 @@ static const char usage_text[] =
 "administratively-prohibited at once.\n"
 "\n"
 "Options:\n"
-"  -d, --dir DIR        host state directory (required), holding:\n"
+"      --config FILE    the configuration file (default " CAPTUN_CONFIG_PATH "):\n"
+"                       its global 'dir' and the keys of its [capshim]\n"
+"                       section, which are these long options without\n"
+"                       '--'; options given here override it\n"
+"  -d, --dir DIR        host state directory (default " CAPTUN_STATE_DIR "),\n"
+"                       holding:\n"
 "                         host.key          this host's private keys (0600)\n"
 "                         authority.pub     the network authority's key\n"
 "                         tokens/host-*.token  host tokens of every host\n"
@@ -64,7 +72,11 @@ static const char usage_text[] =
 "                         policy.json       for peers' endpoints (optional)\n"
 "                       capshim writes DIR/epoch, its last capability epoch.\n"
 "  -i, --ifname NAME    TUN interface name (default captun0)\n"
-"  -p, --port PORT      UDP port to listen on, IPv4 and IPv6 (default 51900)\n"
+"  -p, --port PORT      UDP port to listen on, IPv4 and IPv6 (default " CAPTUN_PORT_TEXT ")\n"
+"  -r, --route PREFIX   route the overlay prefix PREFIX (10.77.0.0/16, fd77::/64)\n"
+"                       into the interface at start, so that hosts added\n"
+"                       while capshim runs are reached without a new route;\n"
+"                       repeatable (up to 8)\n"
 "  -m, --mtu MTU        TUN MTU (default 1500 minus the overhead of an IPv6\n"
 "                       underlay: 1416)\n"
 "  -c, --control PATH   control socket (default /run/captun/IFNAME.sock)\n"
@@ -143,6 +155,7 @@ static const char usage_text[] =
 "      --detach IFNAME  remove what a capshim that died left attached to\n"
 "                       IFNAME (its --bpf-dir, if not the default), and exit\n"
 "  -h, --help           this text\n"
+"  -V, --version        print the version\n"
 "\n"
 "Control socket: JSON lines. {\"cmd\":\"status\"} (anyone) answers with the\n"
 "host, epoch, mask, peers, sessions, counters and drops by reason;\n"
@@ -150,12 +163,14 @@ static const char usage_text[] =
 "host's capability from the tokens of the users logged in on it.\n"
 "\n"
 "Signals: SIGTERM and SIGINT stop capshim cleanly (the interface is\n"
-"removed).\n"
+"removed). SIGHUP re-reads the tokens and the revocation list, as the\n"
+"control socket's reload does. Under systemd (Type=notify) capshim says\n"
+"READY=1 once the interface, sockets and capability are in place.\n"
 "\n"
 "Exit status: 0 after a clean stop, 1 if setup failed, 2 on a usage error.\n"
 "\n"
 "Example:\n"
-"  capshim --dir /etc/captun/host --ifname captun0 --foreground\n";
+"  capshim --config " CAPTUN_CONFIG_PATH " --foreground\n";
 
 /* Long options without a short letter. */
 enum main_opt {
@@ -186,6 +201,9 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "flow-log-max-bytes", required_argument, NULL, 'X' },
 		{ "flow-log-files", required_argument, NULL, 'K' },
 		{ "flow-log-rate", required_argument, NULL, 'L' },
+		{ "route", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "attach", required_argument, NULL, 'a' },
 		{ "bpf-dir", required_argument, NULL, OPT_BPF_DIR },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
@@ -194,15 +212,21 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end, guard_err[256];
+	char *end, guard_err[256], cerr[CONFIG_ERR_MAX];
 	long v;
 	int c;
 
-	cfg->ifname = "captun0";
+	if (config_argv_build("capshim", opts, argc, argv, &argc, &argv, cerr,
+			      sizeof(cerr)) < 0) {
+		fprintf(stderr, "capshim: %s\n", cerr);
+		return -EINVAL;
+	}
+	cfg->dir = CAPTUN_STATE_DIR;
+	cfg->ifname = CAPTUN_IFNAME;
 	cfg->port = DEFAULT_PORT;
 	cfg->rekey_after_s = PROTO_REKEY_AFTER_TIME_S;
 	cfg->offload = true;
-	while ((c = getopt_long(argc, argv, "d:i:p:m:c:t:sfha:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:i:p:m:c:t:r:sfhVa:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 		case OPT_DETACH:
@@ -311,6 +335,15 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 			}
 			cfg->rekey_after_s = (unsigned)v;
 			break;
+		case 'r':
+			if (shim_route_parse(cfg, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'C':
+			break;	/* read by config_argv_build */
+		case 'V':
+			puts(CAPTUN_VERSION_LINE("capshim"));
+			exit(0);
 		case 'G':
 			cfg->guard.on = true;
 			break;
@@ -343,12 +376,6 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	if (optind != argc) {
 		fprintf(stderr, "capshim: unexpected argument '%s'; see 'capshim --help'\n",
 			argv[optind]);
-		return -EINVAL;
-	}
-	if (cfg->detach)
-		return 0;
-	if (!cfg->dir) {
-		fprintf(stderr, "capshim: --dir DIR is required; see 'capshim --help'\n");
 		return -EINVAL;
 	}
 	if (cfg->guard.nallow && !cfg->guard.on) {
@@ -436,6 +463,8 @@ static int setup_tun(struct shim *s)
 		if (ret == 0 && p->has6)
 			ret = tun_route_add(&s->tun, AF_INET6, &p->overlay6, 128);
 	}
+	if (ret == 0)
+		ret = shim_routes_add(s);
 	if (ret < 0)
 		shim_log(LOG_ERR, "configuring %s: %s", s->tun.name, strerror(-ret));
 	return ret;
@@ -465,6 +494,8 @@ static void on_signal(struct shim *s, struct shim_ev *ev, uint32_t events)
 	while (read(ev->fd, &si, sizeof(si)) == sizeof(si))
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			running = false;
+		else if (si.ssi_signo == SIGHUP)
+			shim_service_reload(s);
 }
 
 static void on_timer(struct shim *s, struct shim_ev *ev, uint32_t events)
@@ -476,6 +507,7 @@ static void on_timer(struct shim *s, struct shim_ev *ev, uint32_t events)
 		return;
 	s->now = now;
 	shim_timers(s, now);
+	shim_expiry_tick(s);
 	if (now - last_ct > 1000000000ull) {
 		conntrack_expire(s->ct, now);
 		last_ct = now;
@@ -639,7 +671,9 @@ int main(int argc, char **argv)
 	}
 	if (s.cfg.spread_always)
 		workers_mode_set(s.workers, WORKERS_ALWAYS);
+	shim_service_ready(&s);
 	status = run(&s) < 0 ? EXIT_SETUP : 0;
+	sdnotify_send("STOPPING=1");
 	workers_destroy(s.workers);
 	s.workers = NULL;
 	shim_log(LOG_INFO, "stopping");
@@ -663,6 +697,7 @@ out_data:
 	if (s.ct)
 		conntrack_destroy(s.ct);
 out_state:
+	shim_sync_free(&s);
 	shim_peers_free(&s);
 	revocation_free(&s.revoked);
 	noise_static_wipe(&s.stat);

@@ -339,31 +339,45 @@ struct seg_info {
 };
 
 /*
- * Is pkt a TCP data segment we may coalesce? No IP options or extension
- * headers, flags ACK (and PSH) only, some payload, and valid checksums:
+ * Is pkt a TCP data segment (or, with udp, a UDP datagram) we may
+ * coalesce? No IP options or extension headers; TCP flags ACK (and PSH)
+ * only; some payload; valid checksums (a UDP one may be absent in IPv4):
  * the super-packet goes up as CHECKSUM_PARTIAL, which the kernel trusts,
  * so a segment that fails here goes up alone for the kernel to judge.
  */
-static bool gro_parse(const uint8_t *pkt, size_t len, struct seg_info *si)
+static bool gro_parse(const uint8_t *pkt, size_t len, bool udp, struct seg_info *si)
 {
 	struct layout *l = &si->l;
 	const uint8_t *th;
+	uint8_t proto;
 	uint32_t sum;
 
-	if (l4_parse(pkt, len, IPPROTO_TCP, l) < 0)
+	if (len < 10)
+		return false;
+	proto = pkt[0] >> 4 == 4 ? pkt[9] : pkt[0] >> 4 == 6 ? pkt[6] : 0;
+	if (proto != IPPROTO_TCP && !(udp && proto == IPPROTO_UDP))
+		return false;
+	if (l4_parse(pkt, len, proto, l) < 0)
 		return false;
 	if (l->l4_off != (l->family == AF_INET ? IP4_HDR : IP6_HDR))
 		return false;
 	if (l->family == AF_INET && inet_csum_fold(inet_csum_add(0, pkt, IP4_HDR)) != 0)
 		return false;
 	th = pkt + l->l4_off;
-	si->flags = th[13];
-	si->seq = get32(th + 4);
 	si->payload = len - l->hdr_len;
-	if ((si->flags & ~(TCP_ACK | TCP_PSH)) || !(si->flags & TCP_ACK))
-		return false;
 	if (si->payload == 0)
 		return false;
+	if (proto == IPPROTO_UDP) {
+		si->flags = 0;
+		si->seq = 0;
+		if (l->family == AF_INET && get16(th + UDP_CSUM_OFF) == 0)
+			return true;
+	} else {
+		si->flags = th[13];
+		si->seq = get32(th + 4);
+		if ((si->flags & ~(TCP_ACK | TCP_PSH)) || !(si->flags & TCP_ACK))
+			return false;
+	}
 	sum = pseudo_sum(pkt, l, len - l->l4_off);
 	sum = inet_csum_add(sum, th, len - l->l4_off);
 	return inet_csum_fold(sum) == 0;
@@ -372,7 +386,9 @@ static bool gro_parse(const uint8_t *pkt, size_t len, struct seg_info *si)
 /*
  * Does the candidate continue the pending run? Same flow and IP fields
  * (IPv4 ID one more than the last), next sequence number, same TCP header
- * but for sequence, PSH and checksum, and it fits.
+ * but for sequence, PSH and checksum, and it fits. UDP: same addresses
+ * and ports, IPv4 ID, TOS, TTL and DF alike (the kernel's segmentation
+ * numbers the IDs from the first), a datagram no longer than the first.
  */
 static bool gro_continues(const struct offload_gro *g, const uint8_t *pkt,
 			  const struct seg_info *si)
@@ -381,7 +397,8 @@ static bool gro_continues(const struct offload_gro *g, const uint8_t *pkt,
 	const uint8_t *ta = a + si->l.l4_off, *tb = b + si->l.l4_off;
 	size_t thl = si->l.hdr_len - si->l.l4_off;
 
-	if (g->len == 0 || g->family != si->l.family || g->hdr_len != si->l.hdr_len)
+	if (g->len == 0 || g->family != si->l.family || g->hdr_len != si->l.hdr_len ||
+	    g->proto != si->l.proto)
 		return false;
 	if (g->segs >= OFFLOAD_SEGS_MAX || si->payload > g->seg_size ||
 	    si->seq != g->next_seq || g->len + si->payload > OFFLOAD_SUPER_MAX)
@@ -394,6 +411,8 @@ static bool gro_continues(const struct offload_gro *g, const uint8_t *pkt,
 	} else if (memcmp(a, b, 4) || memcmp(a + 6, b + 6, 34)) {
 		return false;
 	}
+	if (si->l.proto == IPPROTO_UDP)
+		return memcmp(ta, tb, 4) == 0;
 	if (memcmp(ta, tb, 4) || memcmp(ta + 8, tb + 8, 5) ||
 	    memcmp(ta + 14, tb + 14, 2) || memcmp(ta + 18, tb + 18, thl - 18))
 		return false;
@@ -403,6 +422,8 @@ static bool gro_continues(const struct offload_gro *g, const uint8_t *pkt,
 /* Starts nothing pending. */
 void offload_gro_init(struct offload_gro *g)
 {
+	g->udp = false;
+	g->proto = 0;
 	g->len = 0;
 	g->segs = 0;
 	g->seg_size = 0;
@@ -427,8 +448,10 @@ int offload_gro_flush(struct offload_gro *g, offload_write_fn write, void *arg)
 		return 0;
 	memset(&vh, 0, sizeof(vh));
 	if (g->segs > 1) {
+		size_t csum = g->proto == IPPROTO_UDP ? UDP_CSUM_OFF : TCP_CSUM_OFF;
+
 		l.family = g->family;
-		l.proto = IPPROTO_TCP;
+		l.proto = g->proto;
 		l.l4_off = g->family == AF_INET ? IP4_HDR : IP6_HDR;
 		l.hdr_len = g->hdr_len;
 		if (g->family == AF_INET) {
@@ -437,15 +460,18 @@ int offload_gro_flush(struct offload_gro *g, offload_write_fn write, void *arg)
 		} else {
 			put16(g->buf + 4, (uint16_t)(len - IP6_HDR));
 		}
-		put16(g->buf + l.l4_off + TCP_CSUM_OFF,
+		if (g->proto == IPPROTO_UDP)
+			put16(g->buf + l.l4_off + 4, (uint16_t)(len - l.l4_off));
+		put16(g->buf + l.l4_off + csum,
 		      (uint16_t)~inet_csum_fold(pseudo_sum(g->buf, &l, len - l.l4_off)));
 		vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-		vh.gso_type = g->family == AF_INET ? VIRTIO_NET_HDR_GSO_TCPV4 :
+		vh.gso_type = g->proto == IPPROTO_UDP ? VIRTIO_NET_HDR_GSO_UDP_L4 :
+			      g->family == AF_INET ? VIRTIO_NET_HDR_GSO_TCPV4 :
 						     VIRTIO_NET_HDR_GSO_TCPV6;
 		vh.gso_size = g->seg_size;
 		vh.hdr_len = (uint16_t)g->hdr_len;
 		vh.csum_start = (uint16_t)l.l4_off;
-		vh.csum_offset = TCP_CSUM_OFF;
+		vh.csum_offset = (uint16_t)csum;
 	}
 	g->len = 0;
 	g->segs = 0;
@@ -465,7 +491,7 @@ int offload_gro_add(struct offload_gro *g, const uint8_t *pkt, size_t len,
 	struct seg_info si;
 	int err;
 
-	if (len > OFFLOAD_SUPER_MAX || !gro_parse(pkt, len, &si)) {
+	if (len > OFFLOAD_SUPER_MAX || !gro_parse(pkt, len, g->udp, &si)) {
 		err = offload_gro_flush(g, write, arg);
 		if (err < 0)
 			return err;
@@ -477,7 +503,8 @@ int offload_gro_add(struct offload_gro *g, const uint8_t *pkt, size_t len,
 		memcpy(g->buf + g->len, pkt + si.l.hdr_len, si.payload);
 		g->len += si.payload;
 		g->segs++;
-		g->next_seq += (uint32_t)si.payload;
+		if (g->proto == IPPROTO_TCP)
+			g->next_seq += (uint32_t)si.payload;
 		if (si.flags & TCP_PSH)
 			g->buf[si.l.l4_off + 13] |= TCP_PSH;
 		if (si.payload < g->seg_size || (si.flags & TCP_PSH) ||
@@ -494,7 +521,8 @@ int offload_gro_add(struct offload_gro *g, const uint8_t *pkt, size_t len,
 	g->segs = 1;
 	g->seg_size = (uint16_t)si.payload;
 	g->family = si.l.family;
-	g->next_seq = si.seq + (uint32_t)si.payload;
+	g->proto = si.l.proto;
+	g->next_seq = si.l.proto == IPPROTO_UDP ? 0 : si.seq + (uint32_t)si.payload;
 	g->hdr_len = si.l.hdr_len;
 	if (si.flags & TCP_PSH)
 		return offload_gro_flush(g, write, arg);

@@ -40,11 +40,16 @@ int offload_split(const struct virtio_net_hdr *vh, const uint8_t *pkt,
 /*
  * Coalescer: offload_gro_add takes one received IP packet; packets that
  * continue the pending TCP flow in sequence (same addresses, ports, flags
- * ACK/PSH only, same segment size) are merged; anything else first
- * flushes the pending super-packet. flush hands out a virtio_net_hdr plus
- * packet (gso_type TCPV4/TCPV6 when merged, NEEDS_CSUM as required).
+ * ACK/PSH only, same segment size) are merged; with udp set (the TUN
+ * takes UDP_L4 super-packets: TUN_F_USO), so are datagrams of one UDP
+ * flow of the same size (a shorter one ends the run); anything else
+ * first flushes the pending super-packet. flush hands out a
+ * virtio_net_hdr plus packet (gso_type TCPV4/TCPV6 or UDP_L4 when merged,
+ * NEEDS_CSUM as required).
  */
 struct offload_gro {
+	bool udp;			/* may merge UDP (set after init) */
+	uint8_t proto;			/* of the pending run */
 	uint8_t buf[OFFLOAD_SUPER_MAX];
 	size_t len;			/* 0: nothing pending */
 	unsigned segs;

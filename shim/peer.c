@@ -198,7 +198,7 @@ static int token_file(struct shim *s, const char *path, uint8_t *bin,
 }
 
 /* The endpoint of each host, from the policy if there is one. */
-static void endpoints(struct shim *s)
+void shim_peer_endpoints(struct shim *s)
 {
 	struct policy_error err;
 	struct policy *pol = NULL;
@@ -236,8 +236,8 @@ static void endpoints(struct shim *s)
 	policy_free(pol);
 }
 
-static void peer_init(struct shim *s, struct peer *p, const struct token *t,
-		      const uint8_t *bin, size_t binlen)
+void shim_peer_init(struct shim *s, struct peer *p, const struct token *t,
+		    const uint8_t *bin, size_t binlen)
 {
 	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "%s", t->name);
@@ -264,6 +264,31 @@ static void peer_init(struct shim *s, struct peer *p, const struct token *t,
 	p->mtu = s->cfg.mtu;
 }
 
+/* The overlay address table, (re)built for every peer, a quarter full at most. */
+int shim_addr_table_build(struct shim *s)
+{
+	size_t size = 16;
+	struct peer **t;
+
+	while (size < 4 * (s->npeers + 1))
+		size *= 2;
+	t = calloc(size, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	free(s->addr_table);
+	s->addr_table = t;
+	s->addr_table_size = size;
+	for (size_t i = 0; i < s->npeers; i++) {
+		struct peer *p = &s->peers[i];
+
+		if (p->has4)
+			addr_insert(s, p, &p->overlay4);
+		if (p->has6)
+			addr_insert(s, p, &p->overlay6);
+	}
+	return 0;
+}
+
 static int cmp_name(const void *a, const void *b)
 {
 	return strcmp(((const struct peer *)a)->name, ((const struct peer *)b)->name);
@@ -281,7 +306,7 @@ int shim_peers_load(struct shim *s)
 	uint8_t bin[WIRE_TOKEN_MAX];
 	struct dirent *de;
 	bool have_self = false;
-	size_t cap = 16;
+	size_t cap = SHIM_PEERS_MAX;	/* never moved: hosts join while running */
 	DIR *d;
 	int ret = 0;
 
@@ -311,25 +336,14 @@ int shim_peers_load(struct shim *s)
 			have_self = true;
 			continue;
 		}
-		if (s->npeers == WIRE_MASK_BITS) {
+		if (s->npeers == cap) {
 			ret = -E2BIG;
 			goto out_close;
 		}
-		if (s->npeers == cap) {
-			struct peer *np = realloc(s->peers, 2 * cap * sizeof(*np));
-
-			if (!np) {
-				ret = -ENOMEM;
-				goto out_close;
-			}
-			s->peers = np;
-			cap *= 2;
-		}
-		peer_init(s, &s->peers[s->npeers++], &t, bin, binlen);
+		shim_peer_init(s, &s->peers[s->npeers++], &t, bin, binlen);
 	}
-	if (!have_self) {
-		shim_log(3, "%s: no valid host token for this host's key", dir);
-		ret = -ENOKEY;
+	if (!have_self && (ret = shim_self_fallback(s)) < 0) {
+		shim_log(3, "%s: no host token for this host's key", dir);
 		goto out_close;
 	}
 	qsort(s->peers, s->npeers, sizeof(*s->peers), cmp_name);
@@ -340,23 +354,10 @@ int shim_peers_load(struct shim *s)
 			ret = -EINVAL;
 			goto out_close;
 		}
-	s->addr_table_size = 16;
-	while (s->addr_table_size < 4 * (s->npeers + 1))
-		s->addr_table_size *= 2;
-	s->addr_table = calloc(s->addr_table_size, sizeof(*s->addr_table));
-	if (!s->addr_table) {
-		ret = -ENOMEM;
+	ret = shim_addr_table_build(s);
+	if (ret < 0)
 		goto out_close;
-	}
-	for (size_t i = 0; i < s->npeers; i++) {
-		struct peer *p = &s->peers[i];
-
-		if (p->has4)
-			addr_insert(s, p, &p->overlay4);
-		if (p->has6)
-			addr_insert(s, p, &p->overlay6);
-	}
-	endpoints(s);
+	shim_peer_endpoints(s);
 out_close:
 	closedir(d);
 	return ret;

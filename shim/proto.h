@@ -38,6 +38,16 @@
  *   PROTO_CTL_OBJECT         struct proto_object, then one signed object
  *                            of the authority (a token or a revocation
  *                            list, wire.h) to store if newer and pass on.
+ *   PROTO_CTL_INVENTORY      struct proto_inventory, then count entries
+ *                            (struct proto_inventory_entry), or none when
+ *                            PROTO_INVENTORY_DIGEST is set: which signed
+ *                            objects the sender holds, so that a peer that
+ *                            was away catches up. Each side sends its digest
+ *                            when a session comes up; a side whose digest
+ *                            differs answers with its entries; a side that
+ *                            gets entries sends, as PROTO_CTL_OBJECT, every
+ *                            object it holds that the list lacks or holds
+ *                            with a lower serial (tokens before the list).
  *
  * An announced mask must be a subset of the host grant ANDed with the
  * grants of the users it names: narrowing further (down to isolation, the
@@ -74,6 +84,16 @@ enum proto_ctl {
 	PROTO_CTL_EPOCH_REQUEST = 2,
 	PROTO_CTL_OBJECT = 3,
 	PROTO_CTL_DENIED = 4,
+	PROTO_CTL_INVENTORY = 5,
+};
+
+enum {
+	PROTO_INVENTORY_DIGEST_LEN = 32,
+};
+
+enum proto_inventory_flags {
+	PROTO_INVENTORY_DIGEST = 1 << 0,	/* digest only, no entries */
+	PROTO_INVENTORY_FLAGS_ALL = PROTO_INVENTORY_DIGEST,
 };
 
 enum proto_object_kind {
@@ -166,6 +186,25 @@ struct proto_object {
 	uint16_t len;			/* bytes of the object that follow */
 } __attribute__((packed));
 
+struct proto_inventory {
+	uint8_t ctl;			/* PROTO_CTL_INVENTORY */
+	uint8_t flags;			/* enum proto_inventory_flags */
+	uint16_t count;			/* entries the sender holds */
+	uint8_t digest[PROTO_INVENTORY_DIGEST_LEN];	/* BLAKE2b-256 of its sorted entries */
+} __attribute__((packed));
+
+/* One signed object: which (kind, name) and how new (serial). */
+struct proto_inventory_entry {
+	uint8_t kind;			/* WIRE_TYPE_* of the object */
+	uint8_t reserved[7];		/* zero */
+	uint8_t id[8];			/* BLAKE2b-64 of the name; zero for the list */
+	uint64_t serial;
+} __attribute__((packed));
+
+enum {
+	PROTO_INVENTORY_MAX = (PROTO_CONTROL_MAX - 36) / 24,	/* entries in one message */
+};
+
 struct proto_denied {
 	uint8_t ctl;			/* PROTO_CTL_DENIED */
 	uint8_t proto;			/* IPPROTO_* of the refused packet */
@@ -177,6 +216,8 @@ struct proto_denied {
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct proto_object) == 4, "object");
+_Static_assert(sizeof(struct proto_inventory) == 36, "inventory");
+_Static_assert(sizeof(struct proto_inventory_entry) == 24, "inventory entry");
 _Static_assert(sizeof(struct proto_denied) == 52, "denied");
 _Static_assert(sizeof(struct proto_initiation) == 148, "initiation");
 _Static_assert(sizeof(struct proto_response) == 92, "response");

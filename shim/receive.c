@@ -80,6 +80,10 @@ static void control(struct shim *s, struct peer *p, const uint8_t *msg, size_t l
 		shim_object_receive(s, p, msg, len);
 		return;
 	}
+	if (len >= 1 && msg[0] == PROTO_CTL_INVENTORY) {
+		shim_sync_receive(s, p, msg, len);
+		return;
+	}
 	if (len == sizeof(struct proto_epoch_request) &&
 	    msg[0] == PROTO_CTL_EPOCH_REQUEST) {
 		if (s->now - p->announce_sent_ns < ANNOUNCE_GAP_NS)
@@ -318,6 +322,7 @@ void shim_rx_batch(struct shim *s, struct udp_msg *msgs, unsigned n)
 {
 	size_t k = 0;
 
+	s->gro.udp = s->tun.uso;
 	for (unsigned i = 0; i < n; i++) {
 		struct udp_msg *m = &msgs[i];
 		size_t seg = m->segment ? m->segment : m->len;

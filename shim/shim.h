@@ -162,6 +162,7 @@ struct peer {
 	uint64_t last_initiation_rx_ns;	/* flood limit on initiations received */
 	uint64_t unanswered_tx_ns;	/* first data sent since we last heard */
 	struct peer_counters c;
+	uint64_t sync_ns;		/* sync.c: our last inventory answer */
 };
 
 /* This host's own capability, as announced. */
@@ -175,6 +176,18 @@ struct own_cap {
 	char users[SHIM_USERS_TEXT];
 	uint8_t msg[SHIM_ANNOUNCE_MAX];	/* signed control plaintext */
 	size_t msg_len;
+};
+
+/* An overlay prefix routed into the interface at start (--route). */
+struct shim_route {
+	int family;
+	uint8_t addr[16];
+	unsigned plen;
+};
+
+enum {
+	SHIM_ROUTES_MAX = 8,
+	SHIM_PEERS_MAX = WIRE_MASK_BITS,	/* one per bit; the array never moves */
 };
 
 struct shim_config {
@@ -196,6 +209,8 @@ struct shim_config {
 	uint64_t flow_max_bytes;		/* flows.log rotation size; 0: default */
 	unsigned flow_keep;		/* rotated flows.log files kept; 0: default */
 	unsigned flow_rate;		/* flow records a second before summaries */
+	struct shim_route routes[SHIM_ROUTES_MAX];	/* --route, service.c */
+	unsigned nroutes;
 	const char *attach;		/* attach mode: the mesh interface (shim/attach.h) */
 	const char *bpf_dir;		/* attach mode: pin directory */
 	const char *cgroup;		/* attach mode: cgroup2 root, NULL to detect */
@@ -253,6 +268,7 @@ struct shim_ev {
 };
 
 struct ctl;
+struct shim_sync;
 
 struct shim {
 	struct shim_config cfg;
@@ -293,6 +309,11 @@ struct shim {
 	struct ctl *ctl;
 	struct shim_guard guard;	/* guard.c */
 	struct flowlog *flows;		/* DIR/flows.log (flows.c) */
+	/*
+	 * How a refusal report (struct proto_denied) reaches a peer: NULL for
+	 * capshim's own sessions; attach mode sets its own channel. 0 or -errno.
+	 */
+	int (*flow_report)(struct shim *s, struct peer *p, const uint8_t *msg, size_t len);
 	struct {			/* the NFQUEUE reader, capqueue (queue.c) */
 		uint64_t first_ms, hello_ms;	/* monotonic; 0: never */
 		int num;
@@ -302,6 +323,8 @@ struct shim {
 	/* --xdp: the early-drop program's counters (xdp.c), or NULL */
 	int (*xdp_counters)(struct shim *s, uint64_t *out, const char **names,
 			    unsigned max);
+	struct shim_sync *sync;		/* sync.c: what we hold, cached */
+	uint64_t expiry_ns;		/* expiry.c: the last check */
 	const struct shim_mode *mode;	/* NULL: the tunnel */
 	void *mode_state;
 };
@@ -311,6 +334,10 @@ uint64_t shim_unix_now(void);
 
 /* peer.c */
 int shim_peers_load(struct shim *s);
+void shim_peer_init(struct shim *s, struct peer *p, const struct token *t,
+		    const uint8_t *bin, size_t binlen);
+void shim_peer_endpoints(struct shim *s);
+int shim_addr_table_build(struct shim *s);
 void shim_peers_free(struct shim *s);
 int shim_reload(struct shim *s, char *report, size_t cap);
 struct peer *shim_peer_by_pk(struct shim *s, const uint8_t pk[PROTO_KEY_LEN]);
@@ -395,7 +422,6 @@ int shim_publish(struct shim *s, const uint8_t *bin, size_t len,
 		 const struct peer *except);
 void shim_object_receive(struct shim *s, struct peer *from,
 			 const uint8_t *msg, size_t len);
-void shim_publish_revocation(struct shim *s, struct peer *p);
 
 /* ctl.c */
 int shim_ctl_open(struct shim *s, const char *path);
@@ -422,6 +448,25 @@ int shim_flow_attach_event(struct shim *s, const struct attach_event *e);
 /* queue.c: the NFQUEUE reader's verbs (queue/queue_proto.h) */
 json_t *shim_queue_request(struct shim *s, uid_t uid, const char *cmd, json_t *req);
 json_t *shim_queue_status(struct shim *s);
+/* hostadd.c: a host that joins while capshim runs. */
+void shim_peer_add(struct shim *s, const struct token *t, const uint8_t *bin,
+		   size_t len, char *report, size_t cap);
+
+/* expiry.c: this host's token invalid at start, and tokens expiring. */
+int shim_self_fallback(struct shim *s);
+void shim_expiry_tick(struct shim *s);
+
+/* sync.c: a peer that was away catches up on the authority's objects. */
+void shim_sync_session_up(struct shim *s, struct peer *p);
+void shim_sync_receive(struct shim *s, struct peer *p, const uint8_t *msg,
+		       size_t len);
+void shim_sync_free(struct shim *s);
+
+/* service.c: what capshim does as a service (routes, readiness, SIGHUP). */
+int shim_route_parse(struct shim_config *cfg, const char *text);
+int shim_routes_add(struct shim *s);
+void shim_service_ready(struct shim *s);
+void shim_service_reload(struct shim *s);
 
 /* log.c */
 void shim_log_syslog(bool on);

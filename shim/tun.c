@@ -21,6 +21,14 @@
 
 #include "tun.h"
 
+/* UDP segmentation offload flags, absent from older kernel headers. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
 enum tun_const {
 	NL_MSG_MAX = 256,		/* one request: header + a few attributes */
 	NL_REPLY_MAX = 8192,		/* an error reply quotes the request */
@@ -38,7 +46,7 @@ struct nl_req {
  * Sets up the fd for plain or vnet-header operation on the device name;
  * split out so tun_open can retry without offload on a fresh fd.
  */
-static int attach(int fd, const char *name, bool vnet, char *out_name)
+static int attach(int fd, const char *name, bool vnet, char *out_name, bool *uso)
 {
 	struct ifreq ifr;
 	int hdr_len = (int)sizeof(struct virtio_net_hdr);
@@ -53,7 +61,13 @@ static int attach(int fd, const char *name, bool vnet, char *out_name)
 	if (vnet) {
 		if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0)
 			return -errno;
-		if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0)
+		/*
+		 * UDP segmentation (kernel 6.2+) too if the kernel has it: it may
+		 * then hand us UDP super-packets, and takes them from us, so that
+		 * a run of received datagrams goes up in one write.
+		 */
+		*uso = ioctl(fd, TUNSETOFFLOAD, offloads | TUN_F_USO4 | TUN_F_USO6) == 0;
+		if (!*uso && ioctl(fd, TUNSETOFFLOAD, offloads) < 0)
 			return -errno;
 	}
 	memcpy(out_name, ifr.ifr_name, IFNAMSIZ);
@@ -85,7 +99,7 @@ int tun_open(struct tun *t, const char *name, bool offload)
 	fd = open_clone();
 	if (fd < 0)
 		return fd;
-	err = attach(fd, name, offload, t->name);
+	err = attach(fd, name, offload, t->name, &t->uso);
 	if (err < 0 && offload && err != -EBUSY && err != -EPERM) {
 		/* Refused offload: the device may be half set up on this fd. */
 		close(fd);
@@ -93,7 +107,8 @@ int tun_open(struct tun *t, const char *name, bool offload)
 		if (fd < 0)
 			return fd;
 		offload = false;
-		err = attach(fd, name, false, t->name);
+		t->uso = false;
+		err = attach(fd, name, false, t->name, &t->uso);
 	}
 	if (err < 0)
 		goto fail_close_fd;

@@ -19,6 +19,7 @@ struct tun {
 	char name[IFNAMSIZ];
 	unsigned ifindex;
 	bool vnet;			/* IFF_VNET_HDR + offloads in use */
+	bool uso;			/* and UDP segmentation (TUN_F_USO4/6) */
 };
 
 /*

@@ -78,7 +78,7 @@ static void host_token(struct shim *s, const struct token *t, const uint8_t *bin
 	}
 	p = shim_peer_by_pk(s, t->tunnel_pk);
 	if (!p) {
-		snprintf(report + n, cap - n, "new host %s: restart needed; ", t->name);
+		shim_peer_add(s, t, bin, len, report, cap);
 		return;
 	}
 	if (t->serial <= p->token.serial)
@@ -323,33 +323,4 @@ void shim_object_receive(struct shim *s, struct peer *from, const uint8_t *msg,
 	if (report[0])
 		shim_log(LOG_NOTICE, "reload: %s", report);
 	shim_publish(s, msg + sizeof(hdr), len - sizeof(hdr), from);
-}
-
-/* A peer that was away gets our revocation list when its session comes up. */
-void shim_publish_revocation(struct shim *s, struct peer *p)
-{
-	uint8_t *text = NULL, *bin = NULL, *msg = NULL;
-	struct proto_object hdr;
-	size_t len = 0, blen = 0;
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/revocation.list", s->cfg.dir);
-	if (fileio_read(path, 1 << 20, &text, &len) < 0)
-		return;
-	bin = malloc(len ? len : 1);
-	msg = malloc(PROTO_CONTROL_MAX);
-	if (bin && msg &&
-	    armor_decode((const char *)text, len, TOKEN_ARMOR_REVOCATION, NULL, bin,
-			 len, &blen) &&
-	    blen + sizeof(hdr) <= PROTO_CONTROL_MAX) {
-		hdr.ctl = PROTO_CTL_OBJECT;
-		hdr.kind = PROTO_OBJECT_REVOCATION;
-		hdr.len = htobe16((uint16_t)blen);
-		memcpy(msg, &hdr, sizeof(hdr));
-		memcpy(msg + sizeof(hdr), bin, blen);
-		shim_send_control(s, p, msg, blen + sizeof(hdr));
-	}
-	free(msg);
-	free(bin);
-	free(text);
 }

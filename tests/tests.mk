@@ -43,6 +43,7 @@ ALL_TARGETS += $(CAPINJECT) $(CAPFLOOD)
 check: deps
 	$(MAKE) --no-print-directory SAN=1 all
 	bash tests/cli/run.sh build/san
+	bash tests/cli/deploy.sh build/san
 	bash tests/netns/run.sh build/san
 	cd build/san && ./captun-tests
 

@@ -50,19 +50,19 @@ echo "# bench-audit: $(date -u +%FT%TZ), load: $(uptime | sed 's/.*load average:
 bench_nfq() {
 	"$CAPLAB" up "$ROOT/bench/net/pair.json" --name "$LAB" --no-logins >/dev/null
 	local h2 d=/run/caplab/$LAB/hosts
-	h2=$("$CAPLAB" addr "$LAB" b)
-	ip netns exec "$LAB-b" setsid python3 -c '
+	h2=$("$CAPLAB" addr "$LAB" host2)
+	ip netns exec "$LAB-host2" setsid python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 7000)); s.listen(4096)
 while True:
     c, _ = s.accept(); c.close()' </dev/null >/dev/null 2>&1 &
-	ip netns exec "$LAB-b" setsid iperf3 -s -p 7001 </dev/null >/dev/null 2>&1 &
+	ip netns exec "$LAB-host2" setsid iperf3 -s -p 7001 </dev/null >/dev/null 2>&1 &
 	sleep 0.5
 	# conn SECONDS: connections/s, median and p99 connect() in microseconds
 	conn() {
-		ip netns exec "$LAB-a" python3 - "$h2" "$1" <<'PY'
+		ip netns exec "$LAB-host1" python3 - "$h2" "$1" <<'PY'
 import socket, sys, time
 dst, secs = sys.argv[1], float(sys.argv[2])
 lat = []
@@ -79,20 +79,20 @@ print("%.0f %.0f %.0f" % (len(lat) / secs, lat[len(lat) // 2] * 1e6, lat[int(len
 PY
 	}
 	tput() {
-		ip netns exec "$LAB-a" iperf3 -c "$h2" -p 7001 -t "$1" -J |
+		ip netns exec "$LAB-host1" iperf3 -c "$h2" -p 7001 -t "$1" -J |
 			python3 -c 'import json,sys; print("%.3f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'
 	}
 	for r in $(seq 1 "$ROUNDS"); do
 		for mode in queue plain; do
 			if [ $mode = plain ]; then
-				ip netns exec "$LAB-a" "$BIN/capqueue" --ifname cap0 --remove-rules || true
+				ip netns exec "$LAB-host1" "$BIN/capqueue" --ifname cap0 --remove-rules || true
 			else
-				ip netns exec "$LAB-a" iptables -S | grep -q CAPQ-cap0 ||
-					{ ip netns exec "$LAB-a" "$BIN/capqueue" --ifname cap0 --remove-rules || true
-					  kill "$(cat "$d/a/capqueue.pid")" 2>/dev/null || true; sleep 0.3
-					  ip netns exec "$LAB-a" setsid "$BIN/capqueue" --ifname cap0 \
-						--shim "$d/a/shim.sock" --foreground </dev/null >>"$d/a/capqueue.log" 2>&1 &
-					  echo $! >"$d/a/capqueue.pid"; sleep 1; }
+				ip netns exec "$LAB-host1" iptables -S | grep -q CAPQ-cap0 ||
+					{ ip netns exec "$LAB-host1" "$BIN/capqueue" --ifname cap0 --remove-rules || true
+					  kill "$(cat "$d/host1/capqueue.pid")" 2>/dev/null || true; sleep 0.3
+					  ip netns exec "$LAB-host1" setsid "$BIN/capqueue" --ifname cap0 \
+						--shim "$d/host1/shim.sock" --foreground </dev/null >>"$d/host1/capqueue.log" 2>&1 &
+					  echo $! >"$d/host1/capqueue.pid"; sleep 1; }
 			fi
 			echo "round $r $mode conn $(conn "$SECS") tput $(tput "$SECS")" | tee -a "$TMP/nfq.txt"
 		done
@@ -153,9 +153,9 @@ for f in files.values():
 PY
 	ls -l "$TMP"/*.flows | awk '{s += $5} END {printf "# %.0f MB of records\n", s / 1e6}'
 	for r in $(seq 1 "$ROUNDS"); do
-		/usr/bin/time -f "%e %M" -o "$TMP/time.txt" "$BIN/capctl" audit report "$TMP"/*.flows >/dev/null
-		read -r secs kb <"$TMP/time.txt"
-		echo "report: round $r: $secs s, $((kb / 1024)) MB peak (goal <= 5 s, <= 200 MB)"
+		/usr/bin/time -f "%e %M %U %S" -o "$TMP/time.txt" "$BIN/capctl" audit report "$TMP"/*.flows >/dev/null
+		read -r secs kb us ss <"$TMP/time.txt"
+		echo "report: round $r: $secs s elapsed ($us s user + $ss s system CPU), $((kb / 1024)) MB peak (goal <= 5 s, <= 200 MB)"
 	done
 }
 

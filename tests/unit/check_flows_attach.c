@@ -21,6 +21,17 @@
 
 static struct shim s;
 static struct peer peer2;
+static struct proto_denied sent;	/* the last report "sent" */
+static int nsent;
+
+static int report_capture(struct shim *sh, struct peer *p, const uint8_t *msg, size_t len)
+{
+	ck_assert_ptr_eq(p, &peer2);
+	ck_assert_uint_eq(len, sizeof(sent));
+	memcpy(&sent, msg, sizeof(sent));
+	nsent++;
+	return 0;
+}
 
 /* host1 (grant: host3 only, or host2 too) with user tokens behind it. */
 static void shim_make(const char *dir, bool host_grants_2, bool user_grants_2)
@@ -138,6 +149,30 @@ START_TEST(test_reason_host_grant)
 }
 END_TEST
 
+/* attach mode's own channel carries the report, with the record's flow id */
+START_TEST(test_report_joins)
+{
+	char *dir = test_tmpdir(), *text, hex[2 * FLOWREC_ID_LEN + 1], want[64];
+	struct attach_event e;
+
+	shim_make(dir, true, false);
+	s.flow_report = report_capture;
+	nsent = 0;
+	event(&e, EV_CONNECT_DENIED);
+	ck_assert_int_eq(shim_flow_attach_event(&s, &e), 0);
+	ck_assert_int_eq(nsent, 1);
+	ck_assert_uint_eq(sent.ctl, PROTO_CTL_DENIED);
+	ck_assert_uint_eq(sent.reserved[0], FLOWREC_R_USER_GRANT);
+	text = shim_done(dir);
+	flowrec_id_hex(sent.flow, hex);
+	snprintf(want, sizeof(want), "\"flow\":\"%s\"", hex);
+	ck_assert_ptr_nonnull(strstr(text, want));
+	ck_assert_ptr_nonnull(strstr(text, "\"told\":true"));
+	free(text);
+	test_rmtree(dir);
+}
+END_TEST
+
 START_TEST(test_receiver_kinds)
 {
 	char *dir = test_tmpdir(), *text;
@@ -171,6 +206,7 @@ Suite *suite_flows_attach(void)
 
 	tcase_add_test(tc, test_reason_user_grant);
 	tcase_add_test(tc, test_reason_host_grant);
+	tcase_add_test(tc, test_report_joins);
 	tcase_add_test(tc, test_receiver_kinds);
 	suite_add_tcase(su, tc);
 	return su;

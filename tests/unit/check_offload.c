@@ -755,6 +755,78 @@ START_TEST(test_gro_passthrough)
 }
 END_TEST
 
+/*
+ * UDP (with the TUN's USO): datagrams of one flow and size merge into one
+ * UDP_L4 write that splits back into exactly them; a shorter one ends the
+ * run, another port starts a new one; without udp set, none merge.
+ */
+START_TEST(test_gro_udp)
+{
+	int family = _i % 2 ? AF_INET6 : AF_INET;
+	bool udp = _i < 2;
+	struct offload_gro *g = malloc(sizeof(*g));
+	struct collect *in = collect_new(), *out = collect_new(), *resplit = collect_new();
+	uint8_t *pkt = malloc(PKT_MAX), *scratch = malloc(PKT_MAX);
+	static const struct { uint16_t plen, port; } steps[] = {
+		{ 100, 0 }, { 100, 0 }, { 100, 0 }, { 100, 0 }, { 60, 0 },	/* one run */
+		{ 100, 0 }, { 100, 1 }, { 100, 1 },				/* two runs */
+	};
+	size_t l4 = ip_len(family), i;
+
+	ck_assert(g && pkt && scratch);
+	offload_gro_init(g);
+	g->udp = udp;
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct spec sp = {
+			.family = family, .proto = IPPROTO_UDP, .plen = steps[i].plen,
+			.sport = (uint16_t)(SPORT + steps[i].port), .id = (uint16_t)(0xfffd + i),
+		};
+		size_t len = build(pkt, &sp);
+
+		collect_put(in, NULL, pkt, len);
+		ck_assert_int_eq(offload_gro_add(g, pkt, len, write_cb, out), 0);
+	}
+	ck_assert_int_eq(offload_gro_flush(g, write_cb, out), 0);
+	if (!udp) {
+		ck_assert_uint_eq(out->n, in->n);
+		for (i = 0; i < out->n; i++)
+			ck_assert_uint_eq(out->vh[i].gso_type, VIRTIO_NET_HDR_GSO_NONE);
+		goto out;
+	}
+	ck_assert_uint_eq(out->n, 3);
+	ck_assert_uint_eq(out->vh[0].gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+	ck_assert_uint_eq(out->vh[0].gso_size, 100);
+	ck_assert_uint_eq(out->vh[0].hdr_len, l4 + 8);
+	ck_assert_uint_eq(out->vh[0].csum_start, l4);
+	ck_assert_uint_eq(out->vh[0].csum_offset, 6);
+	ck_assert_uint_eq(out->vh[0].flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	ck_assert_uint_eq(out->len[0], l4 + 8 + 4 * 100 + 60);
+	ck_assert_uint_eq(lab_rd16(out->data[0] + l4 + 4), 8 + 4 * 100 + 60);
+	ck_assert_uint_eq(lab_rd16(out->data[0] + l4 + 6),
+			  lab_sum(NULL, 0, lab_pseudo(out->data[0], family, IPPROTO_UDP,
+						      out->len[0] - l4)));
+	ck_assert_uint_eq(out->vh[1].gso_type, VIRTIO_NET_HDR_GSO_NONE);
+	ck_assert_uint_eq(out->vh[2].gso_type, VIRTIO_NET_HDR_GSO_UDP_L4);
+	for (i = 0; i < out->n; i++)
+		ck_assert_int_gt(offload_split(&out->vh[i], out->data[i], out->len[i],
+					       scratch, PKT_MAX, emit_cb, resplit), 0);
+	ck_assert_uint_eq(resplit->n, in->n);
+	for (i = 0; i < in->n; i++) {
+		ck_assert_uint_eq(resplit->len[i], in->len[i]);
+		ck_assert_msg(memcmp(resplit->data[i], in->data[i], in->len[i]) == 0,
+			      "datagram %zu differs after merge and split", i);
+		segment_verify(resplit->data[i], resplit->len[i], family, IPPROTO_UDP);
+	}
+out:
+	collect_free(in);
+	collect_free(out);
+	collect_free(resplit);
+	free(pkt);
+	free(scratch);
+	free(g);
+}
+END_TEST
+
 Suite *suite_offload(void)
 {
 	Suite *s = suite_create("offload");
@@ -772,6 +844,7 @@ Suite *suite_offload(void)
 	tcase_add_loop_test(tc, test_gro, 0,
 			    (int)(2 * sizeof(gro_cases) / sizeof(gro_cases[0])));
 	tcase_add_test(tc, test_gro_passthrough);
+	tcase_add_loop_test(tc, test_gro_udp, 0, 4);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -178,6 +178,7 @@ int main(void)
 	srunner_add_suite(sr, suite_aead());
 	srunner_add_suite(sr, suite_early());
 	srunner_add_suite(sr, suite_workers());
+	srunner_add_suite(sr, suite_config());
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

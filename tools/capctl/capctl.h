@@ -209,6 +209,8 @@ struct issue_opts {
 	unsigned validity_days;
 	int only_kind;			/* -1: every entity */
 	const char *only_name;
+	bool renew_only;		/* capctl renew: re-sign what expires, nothing else */
+	uint64_t renew_within_s;	/* renew: also what expires within this */
 };
 
 struct issue_plan {
@@ -233,6 +235,16 @@ int issue_sync(struct capctl_ctx *ctx, const struct policy *p,
 /* sockq.c: one request line to a daemon's socket, one answer line back. */
 enum { SOCKQ_TIMEOUT_S = 5 };
 int sockq_request(const char *path, const char *req, size_t max, char **out);
+/* out.c: text for people, or one JSON object with --json. */
+void out_json_set(bool on);
+bool out_json(void);
+void out_json_own(void);
+__attribute__((format(printf, 1, 2)))
+void out_say(const char *fmt, ...);
+void out_set(const char *key, json_t *value);
+void out_add(const char *key, json_t *value);
+void out_error_keep(const char *text);
+void out_flush(int status);
 
 /* help.c */
 int help_show(const char *verb);
@@ -242,6 +254,7 @@ int help_usage(const char *verb, const char *fmt, ...)
 /* main.c: option handling every verb shares. */
 #define CAPCTL_COMMON_LONGOPTS \
 	{ "dir", required_argument, NULL, 'D' }, \
+	{ "json", no_argument, NULL, 'J' }, \
 	{ "help", no_argument, NULL, 'h' }
 /* --publish SOCKET, for the verbs that change tokens (cmd_publish.c). */
 #define CAPCTL_PUBLISH_LONGOPT \
@@ -263,6 +276,13 @@ int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_publish(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_audit(struct capctl_ctx *ctx, int argc, char **argv);
 int cmd_why(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_renew(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_metrics(struct capctl_ctx *ctx, int argc, char **argv);
+
+/* cmd_bundle.c: onboarding a host in one file. */
+int cmd_host_bundle(struct capctl_ctx *ctx, int argc, char **argv);
+int cmd_host_join(struct capctl_ctx *ctx, int argc, char **argv);
+const char *ctx_host_dir(const char *opt, char *buf, size_t cap);
 
 /* cmd_publish.c: after a change, publish to capd if --publish or $CAPTUN_CAPD. */
 int publish_after_change(struct capctl_ctx *ctx);

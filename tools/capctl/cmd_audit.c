@@ -380,8 +380,7 @@ static int pull_one(const char *sock, const char *dir, bool to_stdout, uint64_t 
 
 			json_array_foreach(lines, i, l)
 				printf("%s\n", json_string_value(l));
-		} else if (json_array_size(lines) &&
-			   (ret = pull_store(dir, host, lines,
+		} else if ((ret = pull_store(dir, host, lines,
 					     (uint64_t)json_integer_value(json_object_get(ans, "last")))) < 0) {
 			json_decref(ans);
 			return util_io_fail(ret, "write into", dir);

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "capctl.h"
+#include "version.h"
+
+enum { ENDPOINT_MAX = 128 };
 
 /* What 'host add' and 'user add' collect from their options. */
 struct add_args {
@@ -57,10 +60,35 @@ static int commit(struct capctl_ctx *ctx, json_t *root, const char *done)
 	ret = polfile_commit(ctx, root, &p);
 	if (ret != CAPCTL_OK)
 		return ret;
-	printf("%s\n", done);
+	out_say("%s\n", done);
+	out_set("done", json_string(done));
 	ret = issue_sync(ctx, p, &o);
 	policy_free(p);
 	return ret;
+}
+
+/*
+ * An endpoint without a port gets capshim's default one, the same
+ * everywhere: "192.0.2.1" -> "192.0.2.1:51900", "2001:db8::1" or
+ * "[2001:db8::1]" -> "[2001:db8::1]:51900". The policy compiler checks
+ * the result.
+ */
+static const char *endpoint_with_port(const char *text, char *buf)
+{
+	const char *rb = strrchr(text, ']');
+	size_t colons = 0;
+
+	for (const char *p = text; *p; p++)
+		colons += *p == ':';
+	if (text[0] == '[' && rb && rb[1] == '\0')
+		snprintf(buf, ENDPOINT_MAX, "%s:%s", text, CAPTUN_PORT_TEXT);
+	else if (text[0] != '[' && colons > 1)
+		snprintf(buf, ENDPOINT_MAX, "[%s]:%s", text, CAPTUN_PORT_TEXT);
+	else if (colons == 0)
+		snprintf(buf, ENDPOINT_MAX, "%s:%s", text, CAPTUN_PORT_TEXT);
+	else
+		return text;
+	return buf;
 }
 
 /* Names end up in file names and tokens: check them before anything else. */
@@ -175,7 +203,7 @@ static int add(struct capctl_ctx *ctx, int argc, char **argv, bool host)
 	const char *verb = host ? "host add" : "user add";
 	const char *section = host ? "hosts" : "users";
 	struct add_args a;
-	char done[80];
+	char done[80], ep[ENDPOINT_MAX];
 	json_t *root = NULL, *obj;
 	int ret;
 
@@ -205,7 +233,8 @@ static int add(struct capctl_ctx *ctx, int argc, char **argv, bool host)
 	if ((host && json_object_set_new(obj, "bit", json_integer((json_int_t)a.bit)) < 0) ||
 	    json_object_set(obj, "reach", a.reach) < 0 ||
 	    (json_array_size(a.overlay) && json_object_set(obj, "overlay", a.overlay) < 0) ||
-	    (a.endpoint && json_object_set_new(obj, "endpoint", json_string(a.endpoint)) < 0)) {
+	    (a.endpoint && json_object_set_new(obj, "endpoint",
+					       json_string(endpoint_with_port(a.endpoint, ep))) < 0)) {
 		ret = util_fail(CAPCTL_SYS, "", "out of memory");
 		goto out;
 	}
@@ -347,7 +376,7 @@ static int sub_verb(struct capctl_ctx *ctx, int argc, char **argv, bool host)
 	const char *verb = host ? "host" : "user";
 
 	if (argc < 2)
-		return help_usage(verb, host ? "expected add, keys or del"
+		return help_usage(verb, host ? "expected add, keys, del, bundle or join"
 					     : "expected add or del");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return help_show(verb);
@@ -357,6 +386,10 @@ static int sub_verb(struct capctl_ctx *ctx, int argc, char **argv, bool host)
 		return del(ctx, argc - 1, argv + 1, host);
 	if (host && strcmp(argv[1], "keys") == 0)
 		return host_keys(ctx, argc - 1, argv + 1);
+	if (host && strcmp(argv[1], "bundle") == 0)
+		return cmd_host_bundle(ctx, argc - 1, argv + 1);
+	if (host && strcmp(argv[1], "join") == 0)
+		return cmd_host_join(ctx, argc - 1, argv + 1);
 	return help_usage(verb, "unknown sub-verb '%s %s'", verb, argv[1]);
 }
 

@@ -156,9 +156,12 @@ static void print_mask(const struct policy *p, enum capctl_kind kind,
 		return;
 	ranges = polfile_mask_ranges(m);
 	names = polfile_mask_names(p, m);
-	printf("%s %s: grant %s (%s)\n", kind_str(kind), name,
-	       ranges ? ranges : "?",
-	       mask_is_empty(m) ? "no hosts" : names ? names : "?");
+	out_say("%s %s: grant %s (%s)\n", kind_str(kind), name,
+		ranges ? ranges : "?",
+		mask_is_empty(m) ? "no hosts" : names ? names : "?");
+	out_set("subject", json_pack("{s:s, s:s, s:s?, s:o}", "kind", kind_str(kind),
+				     "name", name, "grant", ranges,
+				     "grant_hosts", polfile_mask_names_json(p, m)));
 	free(ranges);
 	free(names);
 }

@@ -133,9 +133,11 @@ int cmd_init(struct capctl_ctx *ctx, int argc, char **argv)
 		return ret;
 	keys_key_id(ctx->authority_pk, id);
 	util_hex(id, sizeof(id), hex);
-	printf("initialised %s (authority key id %s)\n", ctx->dir, hex);
-	printf("next: run 'capctl keygen --out DIR' on each host, then "
-	       "'capctl host add NAME --bit N --pub host.pub' here\n");
+	out_say("initialised %s (authority key id %s)\n", ctx->dir, hex);
+	out_say("next: run 'capctl keygen' on each host, then "
+		"'capctl host add NAME --bit N --pub host.pub --overlay ADDR' here\n");
+	out_set("dir", json_string(ctx->dir));
+	out_set("authority_key_id", json_string(hex));
 	return CAPCTL_OK;
 }
 
@@ -161,7 +163,7 @@ int cmd_keygen(struct capctl_ctx *ctx, int argc, char **argv)
 		CAPCTL_COMMON_LONGOPTS,
 		{ 0 },
 	};
-	char key[PATH_MAX], pub[PATH_MAX];
+	char key[PATH_MAX], pub[PATH_MAX], state[PATH_MAX];
 	const char *out = NULL;
 	struct host_keys hk;
 	int c, ret;
@@ -176,8 +178,10 @@ int cmd_keygen(struct capctl_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return help_usage("keygen", "unexpected argument '%s'", argv[optind]);
-	if (!out || !out[0])
-		return help_usage("keygen", "--out DIR is required");
+	if (!out)
+		out = ctx_host_dir(NULL, state, sizeof(state));
+	if (!out[0])
+		return help_usage("keygen", "--out DIR is empty");
 	if (!util_join(key, sizeof(key), out, "host.key") ||
 	    !util_join(pub, sizeof(pub), out, "host.pub"))
 		return help_usage("keygen", "--out path is too long");
@@ -196,9 +200,11 @@ int cmd_keygen(struct capctl_ctx *ctx, int argc, char **argv)
 	keys_host_wipe(&hk);
 	if (ret < 0)
 		return util_io_fail(ret, "write", key);
-	printf("wrote %s (private, 0600: it never leaves this host) and %s\n",
+	out_set("key", json_string(key));
+	out_set("pub", json_string(pub));
+	out_say("wrote %s (private, 0600: it never leaves this host) and %s\n",
 	       key, pub);
-	printf("next: copy %s to the admin, who runs "
+	out_say("next: copy %s to the admin, who runs "
 	       "'capctl host add NAME --bit N --pub host.pub'\n", pub);
 	return CAPCTL_OK;
 }

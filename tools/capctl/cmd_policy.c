@@ -2,6 +2,7 @@
  * tools/capctl/cmd_policy.c - 'capctl policy check' (validate and summarise
  * a policy file) and 'capctl issue' (issue what the policy calls for).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -24,25 +25,72 @@ static char *describe(const struct policy *p, const struct mask *m)
 	return out;
 }
 
+/* "10.77.0.1 fd77::1", or "-". */
+static void overlay_text(const struct policy_host *h, char *out, size_t cap)
+{
+	char a4[INET_ADDRSTRLEN] = "", a6[INET6_ADDRSTRLEN] = "";
+
+	if (h->has_overlay4)
+		inet_ntop(AF_INET, &h->overlay4, a4, sizeof(a4));
+	if (h->has_overlay6)
+		inet_ntop(AF_INET6, &h->overlay6, a6, sizeof(a6));
+	snprintf(out, cap, "%s%s%s", a4, a4[0] && a6[0] ? " " : "",
+		 a4[0] || a6[0] ? a6 : "-");
+}
+
+/* The summary as JSON (--json). */
+static void summary_json(const char *path, const struct policy *p, size_t incomplete)
+{
+	for (size_t i = 0; i < p->nhosts; i++) {
+		const struct policy_host *h = &p->hosts[i];
+		char ov[80], *g = polfile_mask_ranges(&h->grant);
+
+		overlay_text(h, ov, sizeof(ov));
+		out_add("hosts", json_pack("{s:s, s:i, s:b, s:s, s:s?, s:o}", "name", h->name,
+					   "bit", (int)h->bit, "keys", h->has_keys,
+					   "overlay", ov, "grant", g,
+					   "grant_names", polfile_mask_names_json(p, &h->grant)));
+		free(g);
+	}
+	for (size_t i = 0; i < p->nusers; i++) {
+		char *g = polfile_mask_ranges(&p->users[i].grant);
+
+		out_add("users", json_pack("{s:s, s:s?, s:o}", "name", p->users[i].name,
+					   "grant", g, "grant_names",
+					   polfile_mask_names_json(p, &p->users[i].grant)));
+		free(g);
+	}
+	for (size_t i = 0; i < p->ngroups; i++)
+		out_add("groups", json_pack("{s:s, s:o}", "name", p->groups[i].name, "members",
+					    polfile_mask_names_json(p, &p->groups[i].members)));
+	out_set("file", json_string(path));
+	out_set("complete", json_boolean(incomplete == 0));
+}
+
 /* What the policy compiles to, so that the admin can check the masks. */
-static int summarise(const char *path, const struct policy *p)
+static int summarise(const char *path, const struct policy *p, size_t incomplete)
 {
 	struct util_table hosts, users, groups;
 	int ret = 0;
 
-	util_table_init(&hosts, 4);
+	if (out_json()) {
+		summary_json(path, p, incomplete);
+		return CAPCTL_OK;
+	}
+	util_table_init(&hosts, 5);
 	util_table_init(&users, 2);
 	util_table_init(&groups, 2);
-	util_table_row(&hosts, (const char *const[]){ "NAME", "BIT", "KEYS", "GRANT" });
+	util_table_row(&hosts, (const char *const[]){ "NAME", "BIT", "KEYS", "OVERLAY", "GRANT" });
 	util_table_row(&users, (const char *const[]){ "NAME", "GRANT" });
 	util_table_row(&groups, (const char *const[]){ "NAME", "MEMBERS" });
 	for (size_t i = 0; i < p->nhosts; i++) {
 		const struct policy_host *h = &p->hosts[i];
-		char bit[8], *g = describe(p, &h->grant);
+		char bit[8], ov[80], *g = describe(p, &h->grant);
 
 		snprintf(bit, sizeof(bit), "%u", h->bit);
+		overlay_text(h, ov, sizeof(ov));
 		util_table_row(&hosts, (const char *const[]){
-			h->name, bit, h->has_keys ? "yes" : "no", g ? g : "?" });
+			h->name, bit, h->has_keys ? "yes" : "no", ov, g ? g : "?" });
 		ret |= !g;
 		free(g);
 	}
@@ -60,7 +108,8 @@ static int summarise(const char *path, const struct policy *p)
 		ret |= !g;
 		free(g);
 	}
-	printf("%s: valid: %zu host%s, %zu user%s, %zu group%s\n", path,
+	printf("%s: %s: %zu host%s, %zu user%s, %zu group%s\n", path,
+	       incomplete ? "valid but incomplete" : "valid",
 	       p->nhosts, p->nhosts == 1 ? "" : "s", p->nusers,
 	       p->nusers == 1 ? "" : "s", p->ngroups, p->ngroups == 1 ? "" : "s");
 	if (p->nhosts) {
@@ -81,20 +130,54 @@ static int summarise(const char *path, const struct policy *p)
 	return ret ? util_fail(CAPCTL_SYS, "", "out of memory") : CAPCTL_OK;
 }
 
-/* capctl policy check [FILE]: exit 1 invalid, 3 unreadable. */
+/*
+ * A host without an overlay address compiles, but no peer can send to
+ * it: the policy is not ready to deploy. Each such host is named.
+ */
+static size_t incomplete_hosts(const struct policy *p, bool partial)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nhosts; i++) {
+		const struct policy_host *h = &p->hosts[i];
+
+		if (h->has_overlay4 || h->has_overlay6)
+			continue;
+		n++;
+		if (partial)
+			util_note("host %s has no overlay address yet (hosts.%s.overlay)",
+				  h->name, h->name);
+		else
+			util_fail(CAPCTL_FAIL, "give it one ('capctl host add --overlay', or "
+				  "hosts.NAME.overlay), or check with --partial while the policy "
+				  "is being written", "hosts.%s: no overlay address: no peer can "
+				  "send to it", h->name);
+	}
+	return n;
+}
+
+/* capctl policy check [--partial] [FILE]: exit 1 invalid, 3 unreadable. */
 static int check(struct capctl_ctx *ctx, int argc, char **argv)
 {
-	static const struct option lo[] = { CAPCTL_COMMON_LONGOPTS, { 0 } };
+	static const struct option lo[] = {
+		{ "partial", no_argument, NULL, 'p' },
+		CAPCTL_COMMON_LONGOPTS,
+		{ 0 },
+	};
 	struct policy_error err;
 	struct policy *p = NULL;
 	const char *path;
 	struct stat sb;
+	bool partial = false;
+	size_t incomplete;
 	int c, ret;
 
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1)
-		if ((ret = cli_common(ctx, c, "policy", argv)) != CAPCTL_GO_ON)
+		if (c == 'p')
+			partial = true;
+		else if ((ret = cli_common(ctx, c, "policy", argv)) != CAPCTL_GO_ON)
 			return ret;
 	if (argc - optind > 1)
 		return help_usage("policy", "give at most one FILE");
@@ -111,8 +194,11 @@ static int check(struct capctl_ctx *ctx, int argc, char **argv)
 	if (!policy_parse_file(path, &p, &err))
 		return util_fail(CAPCTL_FAIL, "fix it and run 'capctl policy check' again",
 				 "%s", err.text);
-	ret = summarise(path, p);
+	incomplete = incomplete_hosts(p, partial);
+	ret = summarise(path, p, incomplete);
 	policy_free(p);
+	if (ret == CAPCTL_OK && incomplete && !partial)
+		ret = CAPCTL_FAIL;
 	return ret;
 }
 

@@ -135,9 +135,12 @@ static void report(json_t *ans, struct tally *t)
 		long long serial = (long long)json_integer_value(json_object_get(r, "serial"));
 
 		if (res && strcmp(res, "accepted") == 0)
-			printf("  accepted %s serial %lld\n", name ? name : "?", serial);
+			out_say("  accepted %s serial %lld\n", name ? name : "?", serial);
 		else if (why && strncmp(why, "not newer", 9) != 0)
-			printf("  ignored  %s serial %lld: %s\n", name ? name : "?", serial, why);
+			out_say("  ignored  %s serial %lld: %s\n", name ? name : "?", serial, why);
+		out_add("objects", json_pack("{s:s, s:I, s:s, s:s?}", "object", name ? name : "?",
+					     "serial", (json_int_t)serial, "result",
+					     res ? res : "?", "why", why));
 	}
 }
 
@@ -253,8 +256,11 @@ static int publish_to(struct capctl_ctx *ctx, const char *sock, const char *fix)
 	close(fd);
 	if (ret != CAPCTL_OK)
 		return ret;
-	printf("published to %s: %zu accepted, %zu ignored\n",
-	       sock, t.accepted, t.ignored);
+	out_say("published to %s: %zu accepted, %zu ignored\n",
+		sock, t.accepted, t.ignored);
+	out_set("published_to", json_string(sock));
+	out_set("accepted", json_integer((json_int_t)t.accepted));
+	out_set("ignored", json_integer((json_int_t)t.ignored));
 	if (t.unspread)
 		util_note("capd stored what it accepted but could not hand it to capshim; see "
 			  "capd's log");

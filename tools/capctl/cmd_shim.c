@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "capctl.h"
+#include "config.h"
+#include "version.h"
 
 enum shim_limit {
 	SHIM_ANSWER_MAX = 4 << 20,
@@ -152,12 +154,14 @@ int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv)
 		CAPCTL_COMMON_LONGOPTS,
 		{ 0 },
 	};
-	char path[108] = "/run/captun/captun0.sock", *answer = NULL;
+	const char *conf = getenv("CAPTUN_CONFIG");
+	char path[108], *answer = NULL;
 	json_error_t jerr;
 	json_t *st;
 	bool json = false;
 	int c, ret;
 
+	config_shim_control(conf && *conf ? conf : CAPTUN_CONFIG_PATH, path, sizeof(path));
 	if (argc < 2 || strcmp(argv[1], "status") != 0) {
 		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 			return help_show("shim");
@@ -171,7 +175,7 @@ int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv)
 			snprintf(path, sizeof(path), "%s", optarg);
 			break;
 		case 'i':
-			snprintf(path, sizeof(path), "/run/captun/%s.sock", optarg);
+			snprintf(path, sizeof(path), "%s/%s.sock", CAPTUN_RUN_DIR, optarg);
 			break;
 		case 'j':
 			json = true;
@@ -183,6 +187,8 @@ int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc - 1)
 		return help_usage("shim", "unexpected argument '%s'", argv[optind + 1]);
+	json |= out_json();
+	out_json_set(json);
 	ret = sockq_request(path, "{\"cmd\":\"status\"}\n", SHIM_ANSWER_MAX, &answer);
 	if (ret < 0)
 		return util_fail(CAPCTL_SYS, "is capshim running? (--socket PATH or --ifname NAME)",
@@ -193,8 +199,10 @@ int cmd_shim(struct capctl_ctx *ctx, int argc, char **argv)
 				"%s: unexpected answer: %.200s", path, answer);
 		goto out;
 	}
-	if (json)
+	if (json) {
+		out_json_own();
 		fputs(answer, stdout);
+	}
 	else
 		ret = print(st);
 out:

@@ -19,7 +19,10 @@ struct view {
 	struct capctl_state st;
 	struct issue_plan plan;
 	size_t attention;
+	size_t expiring;		/* tokens that run out within STATUS_WARN_DAYS */
 };
+
+enum { STATUS_WARN_DAYS = 7 };
 
 /* Current: verifies, matches the policy, and state.json knows it. */
 static bool is_current(const struct issue_item *it)
@@ -163,6 +166,11 @@ static int print_text(struct view *v)
 		       v->plan.nkeyless ? " (hosts without keys need 'capctl host keys' first)" : "");
 	else
 		printf("all tokens are current\n");
+	if (v->expiring)
+		printf("warning: %zu token%s expire%s within %d days: run 'capctl renew' "
+		       "(or let captun-renew.timer do it)\n", v->expiring,
+		       v->expiring == 1 ? "" : "s", v->expiring == 1 ? "s" : "",
+		       STATUS_WARN_DAYS);
 	return CAPCTL_OK;
 }
 
@@ -242,10 +250,14 @@ static int print_json(struct view *v)
 		      "present", v->st.list_present, "current", !v->st.list_stale,
 		      "next_serial", (json_int_t)v->st.next_serial,
 		      "attention", (json_int_t)v->attention);
+	if (o)
+		json_object_set_new(o, "expiring_within_7_days",
+				    json_integer((json_int_t)v->expiring));
 	out = o && !bad ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	if (!out)
 		return util_fail(CAPCTL_SYS, "", "out of memory");
+	out_json_own();
 	puts(out);
 	free(out);
 	return CAPCTL_OK;
@@ -277,6 +289,8 @@ int cmd_status(struct capctl_ctx *ctx, int argc, char **argv)
 		else if ((ret = cli_common(ctx, c, "status", argv)) != CAPCTL_GO_ON)
 			return ret;
 	}
+	json |= out_json();
+	out_json_set(json);
 	if (optind < argc)
 		return help_usage("status", "unexpected argument '%s'", argv[optind]);
 	memset(&v, 0, sizeof(v));
@@ -290,8 +304,13 @@ int cmd_status(struct capctl_ctx *ctx, int argc, char **argv)
 		ret = issue_plan_build(ctx, &v.st, v.p, &o, &v.plan);
 	}
 	if (ret == CAPCTL_OK) {
-		for (size_t i = 0; i < v.plan.n; i++)
-			v.attention += !is_current(&v.plan.items[i]);
+		for (size_t i = 0; i < v.plan.n; i++) {
+			const struct issue_item *it = &v.plan.items[i];
+
+			v.attention += !is_current(it);
+			v.expiring += it->has_old && it->old.not_after > ctx->now &&
+				      it->old.not_after - ctx->now < STATUS_WARN_DAYS * 86400ull;
+		}
 		v.attention += v.st.list_stale;
 		ret = json ? print_json(&v) : print_text(&v);
 	}

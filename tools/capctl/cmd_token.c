@@ -302,6 +302,8 @@ static int show(struct capctl_ctx *ctx, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return help_usage("token", "expected one FILE");
+	json |= out_json();
+	out_json_set(json);
 	if ((ret = ctx_resolve(ctx)) != CAPCTL_OK)
 		return ret;
 	memset(&s, 0, sizeof(s));
@@ -319,6 +321,8 @@ static int show(struct capctl_ctx *ctx, int argc, char **argv)
 			s.status = token_verify(obj.bin, obj.len, type, &trust, NULL);
 		}
 		compare(ctx, &s);
+		if (json)
+			out_json_own();
 		if ((json ? print_json(&s) : print_text(&s)) < 0)
 			ret = util_fail(CAPCTL_SYS, "", "out of memory");
 		else if (!s.have_pk || s.status != TOKEN_OK || s.problem[0])

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "capctl.h"
+#include "version.h"
 
 #define EXIT_TEXT \
 	"EXIT STATUS\n" \
@@ -19,9 +20,22 @@
 #define DIR_TEXT \
 	"    --dir DIR\n" \
 	"        The authority's state directory. Default: $CAPTUN_DIR if set,\n" \
-	"        else /etc/captun. Accepted by every verb.\n" \
+	"        else " CAPTUN_AUTHORITY_DIR ". Accepted by every verb.\n" \
+	JSON_TEXT \
 	"    -h, --help\n" \
 	"        Show this page.\n"
+
+#define JSON_TEXT \
+	"    --json\n" \
+	"        Print one JSON object on stdout instead of text: the facts the\n" \
+	"        text would tell, \"ok\" and, on failure, \"error\". Accepted by\n" \
+	"        every verb (and before the verb).\n"
+
+#define STATE_TEXT \
+	"    --state DIR\n" \
+	"        The host's state directory (shared with capshim and capd).\n" \
+	"        Default: 'dir' of the configuration file ($CAPTUN_CONFIG, else\n" \
+	"        " CAPTUN_CONFIG_PATH "), else " CAPTUN_STATE_DIR ".\n"
 
 #define PUBLISH_TEXT \
 	"    --publish SOCKET\n" \
@@ -46,8 +60,10 @@ static const char page_main[] =
 	"\n"
 	"VERBS\n"
 	"    init                     create the state directory and authority key\n"
-	"    keygen --out DIR         create a host's key pairs (run on the host)\n"
+	"    keygen [--out DIR]       create a host's key pairs (run on the host)\n"
 	"    host add|keys|del        add a host, set its public keys, delete it\n"
+	"    host bundle NAME         write the one file a new host needs\n"
+	"    host join BUNDLE         install a bundle on the host (run on the host)\n"
 	"    user add|del             add or delete a user\n"
 	"    policy check [FILE]      validate a policy file and summarise it\n"
 	"    issue                    issue every token the policy calls for\n"
@@ -55,8 +71,10 @@ static const char page_main[] =
 	"    revoke SUBJECT TARGET... take reach away, revoking the old token\n"
 	"    token show FILE          decode and verify a token\n"
 	"    status                   the state of every host's and user's token\n"
+	"    renew                    sign tokens again before they expire\n"
 	"    shim status              a host's data plane: epoch, peers, counters\n"
 	"    publish [--capd SOCKET]  hand tokens and revocations to a host's capd\n"
+	"    metrics                  both daemons' counters, Prometheus text format\n"
 	"    audit verify|report|pull denied-flow records: check, report, collect\n"
 	"    why SRC DST              would SRC reach DST? which grant lacks what\n"
 	"    help [VERB]              show the manual of a verb\n"
@@ -65,6 +83,12 @@ static const char page_main[] =
 	DIR_TEXT
 	"    --version\n"
 	"        Print the version.\n"
+	"\n"
+	"    The verbs run at the authority (init, host add|keys|del|bundle,\n"
+	"    user, policy, issue, grant, revoke, renew, token, status, publish)\n"
+	"    work on DIR; those run on a host (keygen, host join, shim status,\n"
+	"    metrics) on the host's state directory and sockets, as the\n"
+	"    configuration file " CAPTUN_CONFIG_PATH " says (captun.conf(5)).\n"
 	"\n"
 	"FILES\n"
 	"    DIR/authority.key    the authority's Ed25519 private key (0600)\n"
@@ -76,17 +100,25 @@ static const char page_main[] =
 	"    DIR/.lock            locked by every verb that writes\n"
 	"\n"
 	"ENVIRONMENT\n"
-	"    CAPTUN_DIR   the state directory when --dir is not given\n"
-	"    CAPTUN_CAPD  a capd socket: host, user, issue, grant and revoke\n"
-	"                 publish their result to it (see 'capctl help publish')\n"
+	"    CAPTUN_DIR     the state directory when --dir is not given\n"
+	"    CAPTUN_CAPD    a capd socket: host, user, issue, grant, revoke and\n"
+	"                   renew publish their result to it (see 'capctl help\n"
+	"                   publish')\n"
+	"    CAPTUN_CONFIG  the configuration file the host-side verbs read\n"
+	"                   (default " CAPTUN_CONFIG_PATH ")\n"
 	"\n"
 	EXIT_TEXT
 	"\n"
 	"EXAMPLE\n"
 	"    capctl init\n"
-	"    capctl host add host1 --bit 1 --pub host1.pub --reach host2\n"
+	"    capctl keygen --out " CAPTUN_STATE_DIR "\n"
+	"    capctl host add host1 --bit 1 --pub " CAPTUN_STATE_DIR "/host.pub --overlay 10.77.0.1\n"
 	"    capctl user add alice --reach host1\n"
-	"    capctl status\n";
+	"    capctl status\n"
+	"\n"
+	"SEE ALSO\n"
+	"    capctl(8), captun.conf(5), captun-policy(5), capshim(8), capd(8),\n"
+	"    pam_capd(8)\n";
 
 static const char page_init[] =
 	"NAME\n"
@@ -120,7 +152,7 @@ static const char page_keygen[] =
 	"    capctl keygen - create a host's key pairs\n"
 	"\n"
 	"SYNOPSIS\n"
-	"    capctl keygen --out DIR\n"
+	"    capctl keygen [--out DIR]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    Run on the host itself: generates its X25519 tunnel key pair and its\n"
@@ -132,6 +164,8 @@ static const char page_keygen[] =
 	"OPTIONS\n"
 	"    --out DIR\n"
 	"        Where to write host.key and host.pub; created (0700) if missing.\n"
+	"        Default: the host's state directory: 'dir' of the configuration\n"
+	"        file, else " CAPTUN_STATE_DIR ".\n"
 	DIR_TEXT
 	"\n"
 	"FILES\n"
@@ -141,8 +175,8 @@ static const char page_keygen[] =
 	EXIT_TEXT
 	"\n"
 	"EXAMPLE\n"
-	"    capctl keygen --out /etc/captun\n"
-	"    scp /etc/captun/host.pub admin:host1.pub\n";
+	"    capctl keygen --out " CAPTUN_STATE_DIR "\n"
+	"    cat " CAPTUN_STATE_DIR "/host.pub     # give this to the admin\n";
 
 static const char page_host[] =
 	"NAME\n"
@@ -153,6 +187,8 @@ static const char page_host[] =
 	"                    [--endpoint IP:PORT] [--pub FILE]\n"
 	"    capctl host keys NAME FILE\n"
 	"    capctl host del NAME\n"
+	"    capctl host bundle NAME [--out FILE]\n"
+	"    capctl host join BUNDLE [--state DIR] [--force]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    These verbs edit policy.json (keeping its order and the rest of its\n"
@@ -168,6 +204,23 @@ static const char page_host[] =
 	"           'capctl keygen' on the host.\n"
 	"    del    deletes NAME, removes it from every reach list and group (each\n"
 	"           removal is reported), revokes its token and removes the file.\n"
+	"    bundle writes FILE (default NAME.bundle): one JSON document with\n"
+	"           everything host NAME needs from the authority - its public\n"
+	"           key, the revocation list, every host and user token and the\n"
+	"           policy (the peers' endpoints). Nothing in it is secret. NAME\n"
+	"           must have a valid token.\n"
+	"    join   run on the host, as root: verifies every object of BUNDLE\n"
+	"           against the bundle's authority, checks that the host's own\n"
+	"           token carries the keys of DIR/host.key ('capctl keygen'), and\n"
+	"           stores in the host's state directory what is newer than what\n"
+	"           it holds, each file atomically. Running daemons take the new\n"
+	"           files in by themselves. A host of another authority is refused\n"
+	"           unless --force.\n"
+	"\n"
+	"    A host added while the network runs is picked up by every running\n"
+	"    capshim as soon as its token reaches it (publish, or any peer that\n"
+	"    has it): no restart. Hosts route the whole overlay prefix into\n"
+	"    their interface ([capshim] route in captun.conf) for this.\n"
 	"\n"
 	"OPTIONS\n"
 	"    --bit N\n"
@@ -178,8 +231,14 @@ static const char page_host[] =
 	"        The host's overlay address, IPv4 or IPv6. Repeatable (one of each).\n"
 	"        Signed into the host token: peers accept inner packets from the\n"
 	"        host only with these source addresses.\n"
-	"    --endpoint IP:PORT\n"
-	"        The host's UDP underlay address: 192.0.2.1:51820 or [2001:db8::1]:51820.\n"
+	"    --endpoint IP[:PORT]\n"
+	"        The host's UDP underlay address: 192.0.2.1, 192.0.2.1:" CAPTUN_PORT_TEXT " or\n"
+	"        [2001:db8::1]:" CAPTUN_PORT_TEXT "; the port defaults to capshim's, " CAPTUN_PORT_TEXT ".\n"
+	"    --out FILE\n"
+	"        bundle: where to write the bundle (default NAME.bundle).\n"
+	STATE_TEXT
+	"    --force\n"
+	"        join: accept a bundle of another authority than the host's.\n"
 	"    --pub FILE\n"
 	"        The host.pub written by 'capctl keygen' on the host.\n"
 	PUBLISH_TEXT
@@ -191,10 +250,13 @@ static const char page_host[] =
 	EXIT_TEXT
 	"\n"
 	"EXAMPLE\n"
-	"    capctl host add host1 --bit 1 --reach host2,host3 --pub host1.pub \\\n"
-	"        --overlay 10.77.0.1 --endpoint 192.0.2.1:51820\n"
+	"    capctl host add host2 --bit 2 --pub host2.pub --overlay 10.77.0.2\n"
+	"    capctl host add host1 --bit 1 --reach host2 --pub host1.pub \\\n"
+	"        --overlay 10.77.0.1 --overlay fd77::1 --endpoint 192.0.2.1\n"
 	"    capctl host keys host2 host2.pub\n"
-	"    capctl host del host9\n";
+	"    capctl host bundle host1 --out host1.bundle\n"
+	"    capctl host join host1.bundle      # on host1, as root\n"
+	"    capctl host del host2\n";
 
 static const char page_user[] =
 	"NAME\n"
@@ -224,6 +286,7 @@ static const char page_user[] =
 	"\n"
 	"EXAMPLE\n"
 	"    capctl user add alice --reach host1,host3\n"
+	"    capctl user add bob\n"
 	"    capctl user del bob\n";
 
 static const char page_policy[] =
@@ -231,7 +294,7 @@ static const char page_policy[] =
 	"    capctl policy check - validate a policy file\n"
 	"\n"
 	"SYNOPSIS\n"
-	"    capctl policy check [FILE]\n"
+	"    capctl policy check [--partial] [FILE]\n"
 	"\n"
 	"DESCRIPTION\n"
 	"    Parses and compiles FILE (default: DIR/policy.json) exactly as capctl\n"
@@ -239,19 +302,27 @@ static const char page_policy[] =
 	"    its keys are set and its grant mask (bit ranges and host names),\n"
 	"    every user's grant and every group's members. An invalid file gives\n"
 	"    one error naming FILE and either LINE:COLUMN (broken JSON) or the\n"
-	"    path to the offending value (hosts.host1.reach[0]: ...).\n"
+	"    path to the offending value (hosts.host1.reach[0]: ...). Two hosts\n"
+	"    with the same bit, the same key or the same overlay address make a\n"
+	"    file invalid. A host without an overlay address makes it incomplete:\n"
+	"    no peer could send to that host, so it is an error (exit 1) unless\n"
+	"    --partial.\n"
 	"\n"
 	"OPTIONS\n"
+	"    --partial\n"
+	"        A policy still being written: hosts without an overlay address\n"
+	"        are noted, not errors.\n"
 	DIR_TEXT
 	"\n"
 	"EXIT STATUS\n"
-	"    0  the file is valid\n"
-	"    1  the file is invalid\n"
+	"    0  the file is valid (and complete, unless --partial)\n"
+	"    1  the file is invalid or incomplete\n"
 	"    2  usage error\n"
 	"    3  the file cannot be read\n"
 	"\n"
 	"EXAMPLE\n"
-	"    capctl policy check /tmp/policy.json\n";
+	"    capctl policy check\n"
+	"    capctl policy check --partial " CAPTUN_AUTHORITY_DIR "/policy.json\n";
 
 static const char page_issue[] =
 	"NAME\n"
@@ -320,8 +391,8 @@ static const char page_grant[] =
 	EXIT_TEXT
 	"\n"
 	"EXAMPLE\n"
-	"    capctl grant alice host2 web\n"
-	"    capctl grant host:db1 backup\n";
+	"    capctl grant alice host2\n"
+	"    capctl grant host:host1 host2\n";
 
 static const char page_revoke[] =
 	"NAME\n"
@@ -354,7 +425,7 @@ static const char page_revoke[] =
 	"\n"
 	"EXAMPLE\n"
 	"    capctl revoke alice host2\n"
-	"    capctl revoke host:db1 '*'\n";
+	"    capctl revoke host:host1 '*'\n";
 
 static const char page_token[] =
 	"NAME\n"
@@ -387,7 +458,7 @@ static const char page_token[] =
 	"    3  FILE cannot be read\n"
 	"\n"
 	"EXAMPLE\n"
-	"    capctl token show /etc/captun/tokens/user-alice.token\n";
+	"    capctl token show " CAPTUN_AUTHORITY_DIR "/tokens/user-alice.token\n";
 
 static const char page_status[] =
 	"NAME\n"
@@ -404,7 +475,9 @@ static const char page_status[] =
 	"    matches the policy; otherwise it is shown as missing, stale (policy\n"
 	"    changed, e.g. after an interrupted change), revoked, expired,\n"
 	"    'renewal due' or unusable, and capctl tells you to run\n"
-	"    'capctl issue'. Status only reads; it never changes anything.\n"
+	"    'capctl issue' (or 'capctl renew' for tokens that only run out).\n"
+	"    Tokens that expire within 7 days are counted on the last line.\n"
+	"    Status only reads; it never changes anything.\n"
 	"\n"
 	"OPTIONS\n"
 	"    --json\n"
@@ -449,7 +522,9 @@ static const char page_shim[] =
 	"\n"
 	"OPTIONS\n"
 	"    --socket PATH\n"
-	"        The control socket. Default: /run/captun/captun0.sock.\n"
+	"        The control socket. Default: [capshim] control of the\n"
+	"        configuration file, else " CAPTUN_RUN_DIR "/IFNAME.sock with its\n"
+	"        [capshim] ifname (default " CAPTUN_IFNAME ").\n"
 	"    --ifname NAME\n"
 	"        The socket of the capshim serving interface NAME:\n"
 	"        /run/captun/NAME.sock.\n"
@@ -465,7 +540,8 @@ static const char page_shim[] =
 	"    3  capshim could not be reached\n"
 	"\n"
 	"EXAMPLE\n"
-	"    capctl shim status --ifname captun0\n";
+	"    capctl shim status\n"
+	"    capctl shim status --ifname " CAPTUN_IFNAME " --json\n";
 
 static const char page_publish[] =
 	"NAME\n"
@@ -514,8 +590,96 @@ static const char page_publish[] =
 	"    3  capd could not be reached, or a file could not be read\n"
 	"\n"
 	"EXAMPLE\n"
-	"    capctl grant alice host2 && capctl publish --capd /run/captun/capd.sock\n"
-	"    CAPTUN_CAPD=/run/captun/capd.sock capctl revoke alice host2\n";
+	"    capctl grant alice host2 && capctl publish --capd " CAPTUN_CAPD_SOCKET "\n"
+	"    CAPTUN_CAPD=" CAPTUN_CAPD_SOCKET " capctl revoke alice host2\n";
+
+static const char page_renew[] =
+	"NAME\n"
+	"    capctl renew - sign tokens again before they expire\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl renew [--within DAYS] [--validity DAYS] [--all] [[user:|host:]NAME]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Signs a new token, with the same content (grant, bit, addresses,\n"
+	"    keys) and a new serial, for every token that has expired or has\n"
+	"    less than a third of its validity left, or that expires within\n"
+	"    --within DAYS; with NAME, for that user or host only, whatever its\n"
+	"    validity; with --all, for every one. Nothing is revoked: the old\n"
+	"    serial says the same and runs out by itself. Changes of the policy\n"
+	"    are not carried out here: 'capctl status' shows them and 'capctl\n"
+	"    issue' makes them.\n"
+	"\n"
+	"    Renewed tokens spread like every signed object: published to one\n"
+	"    host's capd (--publish, $CAPTUN_CAPD), they reach every running host\n"
+	"    through the shims, and a host that was away gets them from the first\n"
+	"    peer it reaches. Run it every day from a timer on the authority's\n"
+	"    machine (captun-renew.timer does, with --publish); hosts log and\n"
+	"    show in their status a warning days before their token expires.\n"
+	"\n"
+	"    A host whose token has expired is isolated (it sends and receives\n"
+	"    nothing) but keeps running, and lets break-glass logins in; once a\n"
+	"    renewed token reaches it - from a peer, a publish, or 'capctl host\n"
+	"    join' with a new bundle - it takes its place in the network again.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --within DAYS\n"
+	"        Also renew tokens that expire within DAYS days.\n"
+	"    --validity DAYS\n"
+	"        Validity of the new tokens, 1..3650 days. Default: 30.\n"
+	"    --all\n"
+	"        Renew every token, due or not.\n"
+	PUBLISH_TEXT
+	DIR_TEXT
+	"\n"
+	"FILES\n"
+	"    DIR/tokens/host-NAME.token, DIR/tokens/user-NAME.token, DIR/state.json\n"
+	"\n"
+	EXIT_TEXT
+	"\n"
+	"EXAMPLE\n"
+	"    capctl renew --within 10\n"
+	"    capctl renew host:host1 --validity 90\n";
+
+static const char page_metrics[] =
+	"NAME\n"
+	"    capctl metrics - both daemons' counters for Prometheus\n"
+	"\n"
+	"SYNOPSIS\n"
+	"    capctl metrics [--shim SOCKET] [--capd SOCKET] [--out FILE]\n"
+	"\n"
+	"DESCRIPTION\n"
+	"    Asks this host's capshim and capd for their status and prints their\n"
+	"    counters in the Prometheus text format: captun_up per daemon;\n"
+	"    capshim's epoch, reach, peers, per-peer sessions, packets, bytes,\n"
+	"    refusals and handshakes, and its drops by reason; capd's sessions,\n"
+	"    isolation, host token validity and expiry time, break-glass logins\n"
+	"    and refused logins. Every series carries host=\"NAME\". A daemon that\n"
+	"    does not answer has captun_up 0 and no other series.\n"
+	"\n"
+	"    For node-exporter's textfile collector, --out writes FILE through a\n"
+	"    temporary file renamed over it, so that the collector never reads a\n"
+	"    partial file; run it from a timer every minute or so.\n"
+	"\n"
+	"OPTIONS\n"
+	"    --shim SOCKET\n"
+	"        capshim's control socket. Default: as 'capctl shim status'.\n"
+	"    --capd SOCKET\n"
+	"        capd's control socket. Default: [capd] socket of the\n"
+	"        configuration file, else " CAPTUN_CAPD_SOCKET ".\n"
+	"    --out FILE\n"
+	"        Write FILE (atomically) instead of standard output.\n"
+	DIR_TEXT
+	"\n"
+	"EXIT STATUS\n"
+	"    0  written (a daemon that did not answer shows as down)\n"
+	"    1  neither daemon answered\n"
+	"    2  usage error\n"
+	"    3  FILE could not be written\n"
+	"\n"
+	"EXAMPLE\n"
+	"    capctl metrics\n"
+	"    capctl metrics --out /var/lib/prometheus/node-exporter/captun.prom\n";
 
 static const char page_audit[] =
 	"NAME\n"
@@ -656,6 +820,8 @@ static const struct page {
 	{ "status", page_status },
 	{ "shim", page_shim },
 	{ "publish", page_publish },
+	{ "renew", page_renew },
+	{ "metrics", page_metrics },
 	{ "audit", page_audit },
 	{ "why", page_why },
 	{ "help", page_help },
@@ -665,14 +831,20 @@ static const struct page {
 int help_show(const char *verb)
 {
 	if (!verb) {
-		fputs(page_main, stdout);
+		if (out_json())
+			out_set("manual", json_string(page_main));
+		else
+			fputs(page_main, stdout);
 		return CAPCTL_OK;
 	}
 	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
 		if (strncmp(verb, pages[i].verb, strlen(pages[i].verb)) == 0 &&
 		    (verb[strlen(pages[i].verb)] == '\0' ||
 		     verb[strlen(pages[i].verb)] == ' ')) {
-			fputs(pages[i].text, stdout);
+			if (out_json())
+				out_set("manual", json_string(pages[i].text));
+			else
+				fputs(pages[i].text, stdout);
 			return CAPCTL_OK;
 		}
 	return help_usage(NULL, "no manual for '%s'", verb);

@@ -183,6 +183,26 @@ static bool live(const struct issue_item *it, enum token_status vs)
 	return it->has_old && (vs == TOKEN_OK || vs == TOKEN_ERR_NOT_YET_VALID);
 }
 
+/*
+ * capctl renew: the same content signed again for a new validity, for a
+ * token that expired or expires soon; nothing is revoked (the old serial
+ * says the same and runs out by itself), and changes of the policy are
+ * left to 'capctl issue'.
+ */
+static int renewal(struct capctl_ctx *ctx, struct issue_item *it, enum token_status vs,
+		   const struct issue_opts *o)
+{
+	bool soon = it->verdict == VERDICT_CURRENT && vs == TOKEN_OK &&
+		    it->old.not_after - ctx->now < o->renew_within_s;
+
+	it->revoke_old = false;
+	it->issue = it->verdict == VERDICT_RENEW || it->verdict == VERDICT_EXPIRED || soon ||
+		    (o->force && it->verdict == VERDICT_CURRENT);
+	if (soon)
+		set(it, VERDICT_RENEW, "expires within the --within days");
+	return CAPCTL_OK;
+}
+
 /* Decides what the run does for one item: issue, revoke, remove. */
 static int classify(struct capctl_ctx *ctx, struct capctl_state *st,
 		    struct issue_item *it, const struct issue_opts *o)
@@ -218,6 +238,8 @@ static int classify(struct capctl_ctx *ctx, struct capctl_state *st,
 			set(it, VERDICT_RENEW, "less than a third of its validity left");
 		}
 	}
+	if (o->renew_only)
+		return renewal(ctx, it, vs, o);
 	it->issue = it->verdict != VERDICT_CURRENT || o->force;
 	return CAPCTL_OK;
 }
@@ -456,13 +478,21 @@ static void report(const struct issue_item *it, const struct issue_opts *o)
 		return;
 	util_time_iso(it->fresh.not_after, until);
 	if (it->issue)
-		printf("issued %s-%s.token serial %llu, valid until %s (%s)\n",
+		out_add("issued", json_pack("{s:s, s:s, s:I, s:s, s:s}", "kind",
+					    kind_str(it->kind), "name", it->name, "serial",
+					    (json_int_t)it->fresh.serial, "not_after", until,
+					    "reason", it->detail));
+	if (it->unlink_file)
+		out_add("removed", json_pack("{s:s, s:s, s:s}", "kind", kind_str(it->kind),
+					     "name", it->name, "reason", it->detail));
+	if (it->issue)
+		out_say("issued %s-%s.token serial %llu, valid until %s (%s)\n",
 		       kind_str(it->kind), it->name,
 		       (unsigned long long)it->fresh.serial, until,
 		       o->force && it->verdict == VERDICT_CURRENT ? "forced"
 								   : it->detail);
 	if (it->unlink_file)
-		printf("removed %s-%s.token (%s)\n", kind_str(it->kind), it->name,
+		out_say("removed %s-%s.token (%s)\n", kind_str(it->kind), it->name,
 		       it->detail);
 }
 
@@ -529,12 +559,17 @@ int issue_plan_run(struct capctl_ctx *ctx, struct capctl_state *st,
 		const struct issue_item *it = &plan->items[i];
 
 		if (it->revoke_old)
-			printf("revoked serial %llu (%s %s: %s)\n",
+			out_add("revoked", json_pack("{s:I, s:s, s:s, s:s}", "serial",
+						     (json_int_t)it->old.serial, "kind",
+						     kind_str(it->kind), "name", it->name,
+						     "reason", it->detail));
+		if (it->revoke_old)
+			out_say("revoked serial %llu (%s %s: %s)\n",
 			       (unsigned long long)it->old.serial, kind_str(it->kind),
 			       it->name, it->detail);
 	}
 	if (need_list && !o->quiet)
-		printf("revocation list serial %llu: %zu serial%s revoked\n",
+		out_say("revocation list serial %llu: %zu serial%s revoked\n",
 		       (unsigned long long)st->revocation_serial, st->nrevoked,
 		       st->nrevoked == 1 ? "" : "s");
 	return finish(ctx, st, plan, o, first);
@@ -573,7 +608,10 @@ static void summarise(const struct issue_plan *plan)
 
 		kept += !it->issue && !it->unlink_file && it->verdict != VERDICT_NO_KEYS;
 	}
-	printf("tokens: %zu issued, %zu unchanged, %zu old serial%s revoked\n",
+	out_set("tokens", json_pack("{s:I, s:I, s:I}", "issued", (json_int_t)plan->nissue,
+				    "unchanged", (json_int_t)kept, "revoked",
+				    (json_int_t)plan->nrevoke));
+	out_say("tokens: %zu issued, %zu unchanged, %zu old serial%s revoked\n",
 	       plan->nissue, kept, plan->nrevoke, plan->nrevoke == 1 ? "" : "s");
 }
 

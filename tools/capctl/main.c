@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "capctl.h"
+#include "version.h"
 
 static const struct verb {
 	const char *name;
@@ -29,6 +30,8 @@ static const struct verb {
 	{ "publish", cmd_publish },
 	{ "audit", cmd_audit },
 	{ "why", cmd_why },
+	{ "renew", cmd_renew },
+	{ "metrics", cmd_metrics },
 };
 
 /*
@@ -45,6 +48,9 @@ int cli_common(struct capctl_ctx *ctx, int c, const char *verb, char **argv)
 	case 'U':
 		ctx->publish_opt = optarg;
 		return CAPCTL_GO_ON;
+	case 'J':
+		out_json_set(true);
+		return CAPCTL_GO_ON;
 	case 'h':
 		return help_show(verb);
 	case ':':
@@ -57,9 +63,13 @@ int cli_common(struct capctl_ctx *ctx, int c, const char *verb, char **argv)
 	}
 }
 
-/* capctl help [VERB [SUB-VERB]] */
+/* capctl help [VERB [SUB-VERB]] [--json] */
 static int help(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[argc - 1], "--json") == 0) {
+		out_json_set(true);
+		argc--;
+	}
 	if (argc > 3)
 		return help_usage("help", "too many arguments");
 	return help_show(argc > 1 ? argv[1] : NULL);
@@ -92,8 +102,13 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
 			return help_show(NULL);
 		if (strcmp(argv[i], "--version") == 0) {
-			puts("capctl (captun) 0.1");
+			puts(CAPTUN_VERSION_LINE("capctl"));
 			return CAPCTL_OK;
+		}
+		if (strcmp(argv[i], "--json") == 0) {
+			out_json_set(true);
+			i++;
+			continue;
 		}
 		if (strncmp(argv[i], "--dir=", 6) == 0) {
 			ctx.dir_opt = argv[i++] + 6;
@@ -112,6 +127,7 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		return help_usage(NULL, "no verb given");
 	ret = dispatch(&ctx, argc - i, argv + i);
+	out_flush(ret);
 	ctx_free(&ctx);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno == EPIPE)

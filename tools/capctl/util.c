@@ -18,12 +18,14 @@
 /* Every error is one line: "capctl: <what went wrong>; <what to do>". */
 int util_fail(int code, const char *fix, const char *fmt, ...)
 {
+	char what[512];
 	va_list ap;
 
-	fputs("capctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	out_error_keep(what);
+	fprintf(stderr, "capctl: %s", what);
 	if (fix && fix[0])
 		fprintf(stderr, "; %s", fix);
 	fputc('\n', stderr);

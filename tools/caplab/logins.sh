@@ -240,7 +240,7 @@ pam_netns() { # LAB HOST
 start_capd() { # LAB HOST
 	local hd; hd=$(hostdir "$1" "$2")
 	rm -f "$hd/capd.sock"
-	ip netns exec "$(ns "$1" "$2")" setsid "$BIN/capd" --dir "$hd" --shim "$hd/shim.sock" \
+	ip netns exec "$(ns "$1" "$2")" setsid "$BIN/capd" --config /dev/null --dir "$hd" --shim "$hd/shim.sock" \
 		--socket "$hd/capd.sock" --foreground </dev/null >>"$hd/capd.log" 2>&1 &
 	echo $! >"$hd/capd.pid"
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# make demo: the acceptance example of ARCHITECTURE.md, live, in a lab of
+# make demo: the acceptance example of docs/architecture.md, live, in a lab of
 # network namespaces with real SSH logins, then torn down.
 #
 #   host1 (bit 1) may reach host2, host3      user A may reach host1, host3
@@ -175,7 +175,7 @@ socks=()
 for h in host1 host2 host3; do socks+=(--capd "/run/caplab/$LAB/hosts/$h/capd.sock"); done
 "$BIN/capctl" audit pull "${socks[@]}" --out "$AUDIT_DIR" 2>&1 | sed 's/^/   /'
 "$BIN/capctl" audit verify --quiet "$AUDIT_DIR"/*.flows && say "verify: every host's chain is intact"
-"$BIN/capctl" audit report --flows "$AUDIT_DIR"/*.flows | sed 's/^/   /'
+"$BIN/capctl" audit report --flows --limit 12 "$AUDIT_DIR"/*.flows | sed 's/^/   /'
 "$BIN/capctl" audit report --html "$AUDIT_DIR/report.html" "$AUDIT_DIR"/*.flows >/dev/null
 say "(and one self-contained HTML page: capctl audit report --html FILE)"
 say "Why was A's curl from host1 to host2 refused?"

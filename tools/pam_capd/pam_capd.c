@@ -30,7 +30,9 @@
 #include <security/pam_modules.h>
 
 #include "capdclient.h"
+#include "config.h"
 #include "pamcfg.h"
+#include "rescue.h"
 
 /* The module's only exports; everything else is hidden (-fvisibility). */
 #define PAM_CAPD_EXPORT __attribute__((visibility("default")))
@@ -83,8 +85,13 @@ static int config_get(pam_handle_t *pamh, const char *what, int argc, const char
 {
 	char err[PAMCFG_ERR_MAX], clean[PAMCFG_ERR_MAX];
 
-	if (pamcfg_args_parse(cfg, argc, argv, err, sizeof(err)) == 0)
+	if (pamcfg_args_parse(cfg, argc, argv, err, sizeof(err)) == 0) {
+		/* One configuration file: capd's socket is where captun.conf says. */
+		if (!cfg->socket_set)
+			config_value(cfg->config, "capd", "socket", cfg->socket,
+				     sizeof(cfg->socket));
 		return 0;
+	}
 	pam_syslog(pamh, LOG_ERR, "%s result=config-error reason=\"%s\"", what,
 		   pamcfg_text_clean(err, true, clean, sizeof(clean)));
 	return -EINVAL;
@@ -153,8 +160,17 @@ PAM_CAPD_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 		return PAM_SESSION_ERR;
 	}
 	if (ret < 0) {
+		struct rescue_who rw = { w.user, w.service, w.tty, w.rhost, w.log };
 		int result = on_error_result(&cfg);
 
+		if (rescue_login(pamh, &cfg, &rw, reason) == 0)
+			result = PAM_SUCCESS;
+		else if (result == PAM_SUCCESS)
+			pam_syslog(pamh, LOG_ERR, "open %s result=allowed-unrecorded reason=\"%s\"",
+				   w.log, reason);
+		else
+			pam_syslog(pamh, LOG_ERR, "open %s result=refused-capd-error reason=\"%s\"",
+				   w.log, reason);
 		if (result == PAM_SUCCESS) {
 			id = strdup("");
 			if (!id || pam_set_data(pamh, DATA_KEY, id, data_free) != PAM_SUCCESS) {
@@ -164,9 +180,6 @@ PAM_CAPD_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 				return PAM_SESSION_ERR;
 			}
 		}
-		pam_syslog(pamh, LOG_ERR, "open %s result=%s reason=\"%s\"", w.log,
-			   result == PAM_SUCCESS ? "allowed-unrecorded" : "refused-capd-error",
-			   reason);
 		return result;
 	}
 	if (!ans.recorded) {
@@ -211,8 +224,9 @@ PAM_CAPD_EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc
 	if (pam_get_data(pamh, DATA_KEY, &data) != PAM_SUCCESS)
 		data = NULL;
 	if (data && !*(const char *)data) {
+		rescue_logout(&cfg);
 		pam_syslog(pamh, LOG_NOTICE, "close %s result=skipped reason=\"capd "
-			   "never recorded this session (on_error=allow or no_token=skip)\"",
+			   "never recorded this session (break-glass, on_error=allow or no_token=skip)\"",
 			   w.log);
 		return PAM_SUCCESS;
 	}

@@ -5,7 +5,8 @@
 # parts (pamcfg.c, capdclient.c) are linked into the unit test runner too,
 # where the sanitizer build covers them.
 PAM_CAPD_SRCS := $(wildcard tools/pam_capd/*.c)
-PAM_CAPD_OBJS := $(PAM_CAPD_SRCS:%.c=$(BUILD)/pic/%.o)
+PAM_CAPD_OBJS := $(PAM_CAPD_SRCS:%.c=$(BUILD)/pic/%.o) \
+	$(BUILD)/pic/common/config.o $(BUILD)/pic/common/breakglass.o
 PAM_CAPD := $(BUILD)/pam_capd.so
 PAM_CAPD_PURE_OBJS := $(BUILD)/tools/pam_capd/pamcfg.o \
 	$(BUILD)/tools/pam_capd/capdclient.o
@@ -14,6 +15,11 @@ PAM_CAPD_CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS)) 
 PAM_CAPD_LIBS := -lpam $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 $(BUILD)/pic/tools/pam_capd/%.o: tools/pam_capd/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PAM_CAPD_CFLAGS) -MMD -MP -c $< -o $@
+
+# captun.conf and the break-glass lists: the same code as the daemons'.
+$(BUILD)/pic/common/%.o: common/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(PAM_CAPD_CFLAGS) -MMD -MP -c $< -o $@
 

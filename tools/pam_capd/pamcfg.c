@@ -18,6 +18,7 @@ enum opt {
 	OPT_TIMEOUT,
 	OPT_ON_ERROR,
 	OPT_NO_TOKEN,
+	OPT_CONFIG,
 	OPT_COUNT,
 };
 
@@ -26,6 +27,7 @@ static const char *const opt_names[OPT_COUNT] = {
 	[OPT_TIMEOUT] = "timeout",
 	[OPT_ON_ERROR] = "on_error",
 	[OPT_NO_TOKEN] = "no_token",
+	[OPT_CONFIG] = "config",
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -67,6 +69,7 @@ int pamcfg_args_parse(struct pamcfg *cfg, int argc, const char **argv,
 	snprintf(cfg->socket, sizeof(cfg->socket), "%s", PAMCFG_SOCKET_DEFAULT);
 	cfg->timeout_ms = PAMCFG_TIMEOUT_DEFAULT_MS;
 	cfg->on_error = PAMCFG_ON_ERROR_REFUSE;
+	snprintf(cfg->config, sizeof(cfg->config), "%s", PAMCFG_CONFIG_DEFAULT);
 	if (errlen)
 		err[0] = '\0';
 	if (argc < 0 || (argc > 0 && !argv))
@@ -81,7 +84,7 @@ int pamcfg_args_parse(struct pamcfg *cfg, int argc, const char **argv,
 		eq = strchr(a, '=');
 		if (!eq)
 			return fail(err, errlen, "option '%s' wants name=value "
-				    "(known: socket, timeout, on_error, no_token)", a);
+				    "(known: socket, timeout, on_error, no_token, config)", a);
 		nlen = (size_t)(eq - a);
 		v = eq + 1;
 		for (o = 0; o < OPT_COUNT; o++)
@@ -89,7 +92,7 @@ int pamcfg_args_parse(struct pamcfg *cfg, int argc, const char **argv,
 				break;
 		if (o == OPT_COUNT)
 			return fail(err, errlen, "unknown option '%s' "
-				    "(known: socket, timeout, on_error, no_token)", a);
+				    "(known: socket, timeout, on_error, no_token, config)", a);
 		if (seen[o])
 			return fail(err, errlen, "option '%s' given twice", a);
 		seen[o] = true;
@@ -102,6 +105,14 @@ int pamcfg_args_parse(struct pamcfg *cfg, int argc, const char **argv,
 			if (strlen(v) >= sizeof(cfg->socket))
 				return fail(err, errlen, "socket path '%s' is too long", v);
 			snprintf(cfg->socket, sizeof(cfg->socket), "%s", v);
+			cfg->socket_set = true;
+			break;
+		case OPT_CONFIG:
+			if (v[0] != '/')
+				return fail(err, errlen, "config '%s' must be an absolute path", v);
+			if (strlen(v) >= sizeof(cfg->config))
+				return fail(err, errlen, "config path '%s' is too long", v);
+			snprintf(cfg->config, sizeof(cfg->config), "%s", v);
 			break;
 		case OPT_TIMEOUT:
 			if (parse_timeout(v, &cfg->timeout_ms) < 0)

@@ -11,7 +11,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define PAMCFG_SOCKET_DEFAULT "/run/captun/capd.sock"
+#include "version.h"
+
+#define PAMCFG_SOCKET_DEFAULT CAPTUN_CAPD_SOCKET
+#define PAMCFG_CONFIG_DEFAULT CAPTUN_CONFIG_PATH
 #define PAMCFG_SOCKET_MAX 108		/* sizeof(sockaddr_un.sun_path) */
 
 enum pamcfg_limit {
@@ -30,6 +33,8 @@ enum pamcfg_on_error {
 
 struct pamcfg {
 	char socket[PAMCFG_SOCKET_MAX];
+	bool socket_set;		/* socket= given; else captun.conf's [capd] socket */
+	char config[PAMCFG_SOCKET_MAX];	/* captun.conf: socket and break-glass lists */
 	int timeout_ms;
 	enum pamcfg_on_error on_error;
 	bool no_token_skip;		/* no_token=skip: not a captun user, let in */
@@ -57,7 +62,8 @@ struct pamcfg_answer {
 
 /*
  * Parses the module's arguments (socket=PATH timeout=MS on_error=refuse|allow
- * no_token=refuse|skip) into cfg, defaults first. Any unknown, repeated, empty or out-of-range
+ * no_token=refuse|skip config=PATH) into cfg, defaults first. Any unknown,
+ * repeated, empty or out-of-range
  * option is an error: 0, or -EINVAL with a one-line reason in err.
  */
 int pamcfg_args_parse(struct pamcfg *cfg, int argc, const char **argv,
