@@ -25,6 +25,13 @@ bench-net: all
 # that a second `make` has nothing to do.
 .SECONDARY: $(BENCH_SRCS:%.c=$(BUILD)/%.o)
 
+# `make bench-attach`: attach mode on wireguard-go and Nebula meshes, bare
+# vs captun attached (root; ~4 min). BENCH_ATTACH_ARGS=--quick for a smoke run.
+bench-attach: all
+	bash bench/attach/run.sh $(BENCH_ATTACH_ARGS)
+
+.PHONY: bench-attach
+
 # `make bench-audit`: the NFQUEUE path's cost (connection rate, connect
 # latency, throughput, with and without the queue) and `capctl audit
 # report` over 1,000,000 records (root; a few minutes).

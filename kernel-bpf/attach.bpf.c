@@ -918,6 +918,9 @@ static __always_inline int sock_judge(struct bpf_sock_addr *ctx, bool v6, bool m
 	p.dport = bpf_ntohs(ctx->user_port);
 	if (ctx->sk)
 		p.sport = ctx->sk->src_port;
+	if (msg && p.proto == IPPROTO_UDP_ && cfg->ctl_port && p.sport == cfg->ctl_port &&
+	    p.dport == cfg->ctl_port)
+		return 1;	/* the daemons' control channel (is_control) */
 	if (msg && p.sport && !(cfg->flags & ATTACH_F_STRICT)) {
 		struct attach_ct_key k;
 		struct attach_ct *ct;

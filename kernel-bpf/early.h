@@ -24,7 +24,11 @@
  *   anything else   to the port (unknown type): dropped.
  *
  * Every verdict is counted per CPU (enum early_counter). IP fragments and
- * IPv6 packets with extension headers pass: capshim judges them.
+ * IPv6 packets with extension headers pass: capshim judges them. A frame
+ * is judged by its first message: a local sender's UDP GSO frame (one
+ * frame for many datagrams, on a veth) passes or drops whole, which costs
+ * nothing capshim's own checks do not catch (a datagram behind a valid
+ * index still has to open under its session).
  */
 #ifndef CAPTUN_KBPF_EARLY_H
 #define CAPTUN_KBPF_EARLY_H

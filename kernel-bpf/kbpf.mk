@@ -32,8 +32,23 @@ $(KBPF_DIR)/%.skel.h: $(KBPF_DIR)/%.bpf.o
 
 $(KBPF_LIB_OBJS): $(KBPF_SKELS)
 
+# the objects are intermediates of the skeletons: keep them (no rebuilds)
+.SECONDARY: $(KBPF_OBJS) $(VMLINUX_H)
+
 $(KBPF_LIB): $(KBPF_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
 ALL_TARGETS += $(KBPF_LIB)
+
+# `make fuzz-bpf`: the property test of the ingress program (random and
+# mutated packets through BPF_PROG_TEST_RUN, never one passing with a stamp
+# that does not verify) for KBPF_PROPERTY_ITERS packets, default 1,000,000;
+# `make check` runs 20,000 of them.
+KBPF_PROPERTY_ITERS ?= 1000000
+fuzz-bpf: deps
+	$(MAKE) --no-print-directory SAN=1 build/san/captun-tests
+	cd build/san && CK_RUN_SUITE=kbpf CK_RUN_CASE=tc KBPF_PROPERTY_ITERS=$(KBPF_PROPERTY_ITERS) \
+		CK_DEFAULT_TIMEOUT=3600 ./captun-tests
+
+.PHONY: fuzz-bpf

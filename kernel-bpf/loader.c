@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -27,6 +28,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <net/if_arp.h>
 #include <linux/magic.h>
 
 #include "attach.skel.h"
@@ -61,7 +63,7 @@ static const char *const counter_names[CNT_COUNT] = {
 	[CNT_SOCK_ALLOWED_REPLY] = "sock_allowed_reply",
 	[CNT_SOCK_DESTROYED] = "sock_destroyed",
 	[CNT_EVENTS_LOST] = "events_lost",
-	[CNT_TX_DENIED] = "tx_denied",
+	[CNT_TX_DENIED] = "tx_denied_egress",
 	[CNT_TX_NO_CAPABILITY] = "tx_no_capability",
 	[CNT_TX_NO_ROOM] = "tx_no_room",
 	[CNT_TX_TOO_BIG] = "tx_too_big",
@@ -125,7 +127,7 @@ int kbpf_netns_cookie(uint64_t *cookie)
 }
 
 /* The cgroup2 root from /proc/self/mountinfo (hybrid systems have it aside). */
-static int cgroup2_root(char *out, size_t cap)
+int kbpf_cgroup2_root(char *out, size_t cap)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096];
@@ -150,7 +152,8 @@ static int cgroup2_root(char *out, size_t cap)
 	return ret;
 }
 
-static int iface_mtu(const char *ifname, unsigned *mtu)
+/* The MTU, and where the IP header starts: meshes are TUN devices (no L2). */
+static int iface_info(const char *ifname, unsigned *mtu, unsigned *l3_off)
 {
 	struct ifreq ifr;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
@@ -159,10 +162,22 @@ static int iface_mtu(const char *ifname, unsigned *mtu)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
+	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
 		ret = -errno;
+		goto out;
+	}
+	*mtu = (unsigned)ifr.ifr_mtu;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (ifr.ifr_hwaddr.sa_family == ARPHRD_NONE)
+		*l3_off = 0;
+	else if (ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER)
+		*l3_off = 14;
 	else
-		*mtu = (unsigned)ifr.ifr_mtu;
+		ret = -EPFNOSUPPORT;
+out:
 	close(fd);
 	return ret;
 }
@@ -170,6 +185,31 @@ static int iface_mtu(const char *ifname, unsigned *mtu)
 bool kbpf_iface_alive(struct kbpf *k)
 {
 	return (int)if_nametoindex(k->ifname) == k->ifindex;
+}
+
+/*
+ * /sys/fs/bpf as systemd mounts it, if nobody has: under a lock, so that
+ * two daemons starting at once do not stack two separate instances.
+ */
+static int bpffs_mount(struct kbpf *k, const char *dir)
+{
+	const char *root = "/sys/fs/bpf";
+	struct statfs sfs;
+	int fd, ret = 0;
+
+	if (strncmp(dir, root, strlen(root)) != 0 || (dir[strlen(root)] != '/' &&
+						       dir[strlen(root)] != '\0'))
+		return 0;
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	flock(fd, LOCK_EX);
+	if (statfs(root, &sfs) == 0 && sfs.f_type != BPF_FS_MAGIC &&
+	    mount("bpf", root, "bpf", 0, "mode=0700") < 0)
+		ret = fail(k, -errno, "mounting bpffs on %s: %s", root, strerror(errno));
+	flock(fd, LOCK_UN);
+	close(fd);
+	return ret;
 }
 
 /* mkdir -p on bpffs; the directory must end up on a bpf filesystem. */
@@ -180,6 +220,8 @@ static int pin_dir_make(struct kbpf *k, const char *dir)
 
 	if (strlen(dir) >= sizeof(path) - 32 || dir[0] != '/')
 		return fail(k, -EINVAL, "pin directory '%s' must be an absolute path", dir);
+	if (bpffs_mount(k, dir) < 0)
+		return -EPERM;
 	snprintf(path, sizeof(path), "%s", dir);
 	for (char *p = path + 1; *p; p++) {
 		if (*p != '/')
@@ -235,15 +277,16 @@ int kbpf_open(struct kbpf *k, const char *ifname, const char *pin_dir, const cha
 	k->ifindex = (int)if_nametoindex(ifname);
 	if (k->ifindex == 0)
 		return fail(k, -ENODEV, "interface %s does not exist (is the mesh up?)", ifname);
-	ret = iface_mtu(ifname, &k->mtu);
+	ret = iface_info(ifname, &k->mtu, &k->l3_off);
 	if (ret < 0)
-		return fail(k, ret, "MTU of %s: %s", ifname, strerror(-ret));
+		return fail(k, ret, "%s: %s", ifname, ret == -EPFNOSUPPORT ?
+			    "neither a TUN (layer 3) nor an Ethernet device" : strerror(-ret));
 	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
 		return fail(k, -ENOENT, "this kernel has no BTF (/sys/kernel/btf/vmlinux; "
 			    "CONFIG_DEBUG_INFO_BTF): attach mode needs it");
 	if (cgroup) {
 		snprintf(k->cgroup, sizeof(k->cgroup), "%s", cgroup);
-	} else if ((ret = cgroup2_root(k->cgroup, sizeof(k->cgroup))) < 0) {
+	} else if ((ret = kbpf_cgroup2_root(k->cgroup, sizeof(k->cgroup))) < 0) {
 		return fail(k, ret, "no cgroup2 hierarchy mounted (mount -t cgroup2 none "
 			    "/sys/fs/cgroup/unified, or --cgroup PATH)");
 	}
@@ -509,7 +552,24 @@ int kbpf_detach_dir(const char *pin_dir, char *err, size_t errlen)
 	return ret;
 }
 
+bool kbpf_links_pinned(struct kbpf *k)
+{
+	char path[KBPF_PATH_LEN];
+
+	for (int i = 0; i < KBPF_LINK_COUNT; i++)
+		if (link_path(path, sizeof(path), k->pin_dir, link_names[i]) == 0 &&
+		    access(path, F_OK) == 0)
+			return true;
+	return false;
+}
+
 /* ---- maps ------------------------------------------------------------------------- */
+
+int kbpf_own_get(struct kbpf *k, uint32_t slot, struct attach_own *own)
+{
+	return bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.own_caps), &slot, own) < 0 ?
+	       -errno : 0;
+}
 
 int kbpf_config_get(struct kbpf *k, struct attach_config *c)
 {

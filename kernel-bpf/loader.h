@@ -49,6 +49,7 @@ struct kbpf {
 	char ifname[IF_NAMESIZE];
 	int ifindex;
 	unsigned mtu;			/* the interface's */
+	unsigned l3_off;		/* bytes before the IP header: 0 (TUN) or 14 */
 	char pin_dir[KBPF_PATH_LEN];
 	char cgroup[KBPF_PATH_LEN];	/* the cgroup2 root the hooks are on */
 	int dir_fd;			/* holds the directory's flock */
@@ -91,7 +92,11 @@ void kbpf_close(struct kbpf *k);
  */
 int kbpf_detach_dir(const char *pin_dir, char *err, size_t errlen);
 
-/* Map writes; 0 or -errno. */
+/* True if an earlier instance left links pinned in k's directory. */
+bool kbpf_links_pinned(struct kbpf *k);
+
+/* Map reads and writes; 0 or -errno. */
+int kbpf_own_get(struct kbpf *k, uint32_t slot, struct attach_own *own);
 int kbpf_config_get(struct kbpf *k, struct attach_config *c);
 int kbpf_config_set(struct kbpf *k, const struct attach_config *c);
 int kbpf_own_set(struct kbpf *k, uint32_t epoch, const uint64_t mask[ATTACH_MASK_WORDS]);
@@ -126,6 +131,9 @@ int kbpf_events_consume(struct kbpf *k);
 
 /* True if the interface still exists with the index we attached to. */
 bool kbpf_iface_alive(struct kbpf *k);
+
+/* Where the cgroup2 hierarchy is mounted (its root), from mountinfo. 0 or -ENOENT. */
+int kbpf_cgroup2_root(char *out, size_t cap);
 
 /* The network namespace cookie of the calling thread's namespace. */
 int kbpf_netns_cookie(uint64_t *cookie);

@@ -195,6 +195,10 @@ int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
 	if (ret < 0)
 		shim_log(LOG_WARNING, "epoch %u not persisted: %s", s->cap.epoch,
 			 strerror(-ret));
+	if (s->mode && s->mode->cap_changed) {
+		s->mode->cap_changed(s);
+		goto out;
+	}
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
 

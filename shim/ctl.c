@@ -353,7 +353,7 @@ static void request(struct shim *s, struct ctl_client *c, const char *line, size
 	if (!cmd)
 		ans = error("missing \"cmd\"");
 	else if (strcmp(cmd, "status") == 0)
-		ans = status(s);
+		ans = s->mode && s->mode->status ? s->mode->status(s) : status(s);
 	else if (strcmp(cmd, "capability") == 0)
 		ans = capability(s, c, req);
 	else if (strcmp(cmd, "reload") == 0)

@@ -243,9 +243,12 @@ static int seal(struct shim *s, struct peer *p, struct session *se,
 int shim_send_control(struct shim *s, struct peer *p, const uint8_t *msg,
 		      size_t len)
 {
-	struct session *se = shim_session_send(p, shim_now_ns());
+	struct session *se;
 	int ret;
 
+	if (s->mode && s->mode->send_control)
+		return s->mode->send_control(s, p, msg, len);
+	se = shim_session_send(p, shim_now_ns());
 	if (!se)
 		return -ENOTCONN;
 	ret = seal(s, p, se, msg ? PROTO_CONTROL : PROTO_DATA, msg, len);

@@ -211,6 +211,24 @@ struct shim_config {
 	unsigned flow_rate;		/* flow records a second before summaries */
 	struct shim_route routes[SHIM_ROUTES_MAX];	/* --route, service.c */
 	unsigned nroutes;
+	const char *attach;		/* attach mode: the mesh interface (shim/attach.h) */
+	const char *bpf_dir;		/* attach mode: pin directory */
+	const char *cgroup;		/* attach mode: cgroup2 root, NULL to detect */
+	bool drop_others;		/* attach mode: drop non-captun peers' packets */
+	bool detach;			/* --detach: remove a dead instance's attachment */
+};
+
+/*
+ * A data plane other than the tunnel (attach mode, shim/attach.h) takes
+ * these over; a NULL mode means the tunnel's own.
+ */
+struct shim;
+struct peer;
+struct json_t;
+struct shim_mode {
+	int (*send_control)(struct shim *s, struct peer *p, const uint8_t *msg, size_t len);
+	void (*cap_changed)(struct shim *s);	/* after s->cap, peers or tokens changed */
+	struct json_t *(*status)(struct shim *s);
 };
 
 /*
@@ -307,6 +325,8 @@ struct shim {
 			    unsigned max);
 	struct shim_sync *sync;		/* sync.c: what we hold, cached */
 	uint64_t expiry_ns;		/* expiry.c: the last check */
+	const struct shim_mode *mode;	/* NULL: the tunnel */
+	void *mode_state;
 };
 
 uint64_t shim_now_ns(void);

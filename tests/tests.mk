@@ -55,7 +55,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -Ipolicy -Ishim -Icapd -Icommon -
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Wall -Wextra -Werror -Wno-unused-parameter
 
-FUZZ_LIB_SRCS := $(POLICY_SRCS) $(filter-out shim/main.c shim/xdp.c,$(wildcard shim/*.c)) \
+FUZZ_LIB_SRCS := $(POLICY_SRCS) $(filter-out shim/main.c shim/xdp.c shim/attach%.c,$(wildcard shim/*.c)) \
 	$(filter-out capd/main.c,$(wildcard capd/*.c)) $(COMMON_SRCS) \
 	tools/capctl/report.c tools/capctl/report_html.c
 

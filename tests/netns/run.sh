@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/netns/run.sh [BUILD_DIR] - runs every tests/netns/test_*.sh with
-# CAPTUN_BIN=BUILD_DIR (default build), sums their "N passed, N failed[, N skipped]"
+# CAPTUN_BIN=BUILD_DIR (default build), and again on each mesh its header
+# names (# meshes: ...), sums their "N passed, N failed[, N skipped]"
 # lines, prints one such line last and exits non-zero on any failure.
 # Needs root (network namespaces, TUN devices).
 set -u
@@ -26,11 +27,31 @@ start=$(date +%s)
 out=$(mktemp /tmp/captun-netns-run.XXXXXX)
 trap 'rm -f "$out"' EXIT
 
-for t in "$HERE"/test_*.sh; do
+# A test whose header has a line "# meshes: wireguard-go nebula" runs once
+# with capshim's own tunnel and once per mesh with capshim attached
+# (CAPLAB_MESH); NETNS_MESHES="..." narrows the meshes ("none": none).
+runs() {
+	local t m
+	for t in "$HERE"/test_*.sh; do
+		echo "$t -"
+		for m in $(sed -n 's/^# meshes: *//p' "$t" | head -n 1); do
+			[ -z "${NETNS_MESHES:-}" ] || [[ " $NETNS_MESHES " == *" $m "* ]] || continue
+			echo "$t $m"
+		done
+	done
+}
+
+while read -r t mesh; do
 	name=$(basename "$t")
+	[ "$mesh" = - ] || name="$name@$mesh"
 	echo "# $name (CAPTUN_BIN=$CAPTUN_BIN)"
 	t0=$(date +%s)
-	bash "$t" 2>&1 | tee "$out"
+	# stdin is the list of runs: the tests get none
+	if [ "$mesh" = - ]; then
+		bash "$t" </dev/null 2>&1 | tee "$out"
+	else
+		CAPLAB_MESH=$mesh bash "$t" </dev/null 2>&1 | tee "$out"
+	fi
 	rc=${PIPESTATUS[0]}
 	last=$(tail -n 1 "$out")
 	s=0
@@ -51,7 +72,7 @@ for t in "$HERE"/test_*.sh; do
 	failed=$((failed + f))
 	skipped=$((skipped + s))
 	echo "# $name: $p passed, $f failed, $s skipped in $(($(date +%s) - t0)) s"
-done
+done < <(runs)
 
 echo "# netns tests took $(($(date +%s) - start)) s"
 if [ "$skipped" -gt 0 ]; then

@@ -35,6 +35,11 @@
 #   5. B on host1: host1 AND B = host1's grant: host1 -> host2 works.
 #   6. B on host3 -> host2: denied by host3's own grant (host3's mask with B
 #      on it is host3's grant); B on host3 -> host1 works.
+#
+# The same on a mesh with capshim attached (cap0 is then wg0 or nebula1,
+# and the refusal comes from the cgroup hooks, EPERM). Nebula 1.6 carries
+# no IPv6: there the IPv6 half of each case says SKIP.
+# meshes: wireguard-go nebula
 . "$(dirname "$0")/lib.sh"
 
 POLICY=$NETNS_ROOT/tests/policies/acceptance.json
@@ -53,16 +58,20 @@ command -v sshd >/dev/null || { not_ok "sshd is needed (make deps)"; finish; }
 lab_up "$L" "$POLICY" || finish
 D=$CAPLAB_RUNDIR/$L
 declare -A U4 U6
+NURL=2		# URLs per case: IPv4 and IPv6, or IPv4 alone on a mesh without IPv6
+mesh_v6 || NURL=1
 for h in host1 host2 host3; do
 	U4[$h]="http://$("$CAPLAB" addr "$L" "$h")/"
-	U6[$h]="http://[$("$CAPLAB" addr "$L" "$h" -6)]/"
+	U6[$h]=""
+	[ "$NURL" = 1 ] || U6[$h]="http://[$("$CAPLAB" addr "$L" "$h" -6)]/"
 done
+NO_V6="the ${CAPLAB_MESH:-} mesh carries no IPv6"
 H3=$("$CAPLAB" addr "$L" host3)
 
 # ---- helpers ---------------------------------------------------------------------
 # A script for `bash -c "$CURLS" _ URL...` (here or in a login): one line
 # per URL, "RC MS": curl's exit status and the milliseconds it took.
-CURLS='for u in "$@"; do s=$(date +%s%3N); curl -gsS -m 5 -o /dev/null "$u" 2>/dev/null; rc=$?; echo "$rc $(($(date +%s%3N) - s))"; done'
+CURLS='for u in "$@"; do [ -n "$u" ] || continue; s=$(date +%s%3N); curl -gsS -m 5 -o /dev/null "$u" 2>/dev/null; rc=$?; echo "$rc $(($(date +%s%3N) - s))"; done'
 
 mask() { jget "$(status "$L" "$1")" "d['mask']"; }
 mask_is() { [ "$(mask "$1")" = "$2" ]; }
@@ -84,18 +93,19 @@ check_denied() {
 		n=$((n + 1))
 		{ [ "$rc" = 7 ] && [ "$ms" -lt "$REFUSE_MS" ]; } 2>/dev/null || bad="$bad [curl exit $rc, $ms ms]"
 	done <<<"$out"
-	if [ "$n" = 2 ] && [ -z "$bad" ]; then
-		ok "$text: refused at once, IPv4 and IPv6 ($(oneline "$out" | awk '{print $2 " ms, " $4 " ms"}'))"
+	if [ "$n" = "$NURL" ] && [ -z "$bad" ]; then
+		ok "$text: refused at once, IPv4$([ "$NURL" = 2 ] && echo " and IPv6") ($(oneline "$out" | awk '{print $2 " ms" ($4 ? ", " $4 " ms" : "")}'))"
 	else
-		not_ok "$text: want 2 refusals (curl exit 7, < $REFUSE_MS ms), got '$(oneline "$out")'$bad"
+		not_ok "$text: want $NURL refusals (curl exit 7, < $REFUSE_MS ms), got '$(oneline "$out")'$bad"
 	fi
 }
 check_works() {
-	local out=$2
-	if [ "$(oneline "$out" | awk '{print $1, $3}')" = "0 0" ]; then
-		ok "$1: works, IPv4 and IPv6"
+	local out=$2 want="0 0"
+	[ "$NURL" = 2 ] || want="0 "
+	if [ "$(oneline "$out" | awk '{print $1, $3}')" = "$want" ]; then
+		ok "$1: works, IPv4$([ "$NURL" = 2 ] && echo " and IPv6")"
 	else
-		not_ok "$1: want 2 successes, got '$(oneline "$out")'"
+		not_ok "$1: want $NURL successes, got '$(oneline "$out")'"
 	fi
 }
 
@@ -145,8 +155,12 @@ out=$("$CAPLAB" ssh "$L" host1 A -- bash -c "$CURLS" _ "${U4[host2]}" "${U6[host
 check_denied "A's curl host1 -> host2 in A's session" "$out"
 check "host1 records it: 'denied (sender)' to host2 naming A (IPv4)" wait_until 2 log_has host1 "$L1" \
 	"denied \(sender\) tcp 10\.77\.0\.2:[0-9]+ -> 10\.77\.0\.3:80 from host host1 to host host2 users \[A\]"
-check "host1 records it: 'denied (sender)' to host2 naming A (IPv6)" wait_until 2 log_has host1 "$L1" \
-	"denied \(sender\) tcp fd77::2:[0-9]+ -> fd77::3:80 from host host1 to host host2 users \[A\]"
+if [ "$NURL" = 2 ]; then
+	check "host1 records it: 'denied (sender)' to host2 naming A (IPv6)" wait_until 2 log_has host1 "$L1" \
+		"denied \(sender\) tcp fd77::2:[0-9]+ -> fd77::3:80 from host host1 to host host2 users \[A\]"
+else
+	skip "host1 records it: 'denied (sender)' to host2 naming A (IPv6)" "$NO_V6"
+fi
 snapshot "$L" host1 "$T_TMP/h1.after"
 check_ge "host1 counts it: tx_denied (drops) grew by 2 or more" \
 	"$(delta "$T_TMP/h1.before" "$T_TMP/h1.after" "d['drops']['tx_denied']")" 2

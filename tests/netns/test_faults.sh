@@ -33,6 +33,10 @@
 #      hand: host3 -> host2 works within a few seconds of the grant, is
 #      refused after the revoke, and every host's revocation.list (and
 #      host3's token) equals the authority's.
+#
+# The same on a mesh with capshim attached: capd's crash leaves the kernel
+# enforcing, and grants and revokes travel over the mesh.
+# meshes: wireguard-go nebula
 . "$(dirname "$0")/lib.sh"
 
 POLICY=$NETNS_ROOT/tests/policies/acceptance.json

@@ -133,13 +133,7 @@ static void teardown(void)
 		kbpf_close(&k);
 }
 
-#define SKIP_IF_NEEDED()                                                   \
-	do {                                                               \
-		if (skip_why) {                                            \
-			printf("SKIP: %s: %s\n", __func__, skip_why);      \
-			return;                                            \
-		}                                                          \
-	} while (0)
+#define SKIP_IF_NEEDED() KBPF_SKIP_IF(skip_why)
 
 /* An Ethernet frame around the packet of s; its length. */
 static size_t frame(const struct spec *s, uint8_t *out)

@@ -91,9 +91,7 @@ static void lo_up(void)
 static void setup(void)
 {
 	struct attach_config c;
-	char cg[256] = "";
-	FILE *f;
-	char line[4096];
+	char cg[4096] = "";
 	int cg_fd;
 
 	skip_why = kbpf_test_load(&k);
@@ -118,19 +116,7 @@ static void setup(void)
 	ck_assert_int_eq(kbpf_config_set(&k, &c), 0);
 	own(3, false);
 	peer_flags(0);
-	f = fopen("/proc/self/mountinfo", "r");
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f)) {
-		char root[1024], mnt[1024], *dash = strstr(line, " - cgroup2 ");
-
-		if (dash && sscanf(line, "%*s %*s %*s %1023s %1023s", root, mnt) == 2 &&
-		    strcmp(root, "/") == 0) {
-			snprintf(cg, sizeof(cg), "%s", mnt);
-			break;
-		}
-	}
-	fclose(f);
-	if (!cg[0]) {
+	if (kbpf_cgroup2_root(cg, sizeof(cg)) < 0) {
 		skip_why = "no cgroup2 hierarchy";
 		return;
 	}
@@ -157,13 +143,7 @@ static void teardown(void)
 		kbpf_close(&k);
 }
 
-#define SKIP_IF_NEEDED()                                                   \
-	do {                                                               \
-		if (skip_why) {                                            \
-			printf("SKIP: %s: %s\n", __func__, skip_why);      \
-			return;                                            \
-		}                                                          \
-	} while (0)
+#define SKIP_IF_NEEDED() KBPF_SKIP_IF(skip_why)
 
 static double now_us(void)
 {

@@ -16,6 +16,15 @@
  */
 const char *kbpf_test_load(struct kbpf *k);
 
+/* A test that cannot run here says SKIP and why (skip_why), and returns. */
+#define KBPF_SKIP_IF(skip_why)                                             \
+	do {                                                               \
+		if (skip_why) {                                            \
+			printf("SKIP: %s: %s\n", __func__, skip_why);     \
+			return;                                            \
+		}                                                          \
+	} while (0)
+
 /* check_kbpf_sock.c: the cgroup hooks and the socket iterator. */
 void kbpf_sock_tcases(Suite *s);
 

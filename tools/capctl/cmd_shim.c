@@ -35,6 +35,35 @@ static void num(char *buf, size_t cap, json_t *o, const char *key)
 	snprintf(buf, cap, "%lld", (long long)json_integer_value(json_object_get(o, key)));
 }
 
+/* Attach mode's lines: where it is attached, its programs, maps and passes. */
+static void print_attach(json_t *st)
+{
+	json_t *progs = json_object_get(st, "programs"), *maps = json_object_get(st, "maps");
+	json_t *cnt = json_object_get(st, "counters"), *v;
+	const char *key;
+	size_t i, n = 0;
+
+	printf("attached to %s (MTU %lld, routes to captun hosts %lld), pinned in %s%s; "
+	       "cgroup hooks on %s; non-captun peers: %s\n",
+	       str(st, "interface"), (long long)json_integer_value(json_object_get(st, "mtu")),
+	       (long long)json_integer_value(json_object_get(st, "route_mtu")),
+	       str(st, "bpf_dir"), json_is_true(json_object_get(st, "adopted")) ? " (adopted)" : "",
+	       str(st, "cgroup"), str(st, "non_captun"));
+	printf("programs:");
+	json_array_foreach(progs, i, v) {
+		printf(" %s%s", str(v, "name"), json_is_true(json_object_get(v, "attached")) ? "" : "(not attached)");
+		n += json_is_true(json_object_get(v, "attached"));
+	}
+	printf(" (%zu of %zu attached)\nmaps:", n, json_array_size(progs));
+	json_object_foreach(maps, key, v)
+		printf(" %s %lld/%lld", key, (long long)json_integer_value(json_object_get(v, "entries")),
+		       (long long)json_integer_value(json_object_get(v, "max")));
+	printf("\npassed:");
+	json_object_foreach(cnt, key, v)
+		printf(" %s=%lld", key, (long long)json_integer_value(v));
+	printf("\n");
+}
+
 static int print(json_t *st)
 {
 	static const char *const head[] = {
@@ -54,6 +83,8 @@ static int print(json_t *st)
 	       str(st, "mask"), json_string_value(json_object_get(st, "users")) ?: "",
 	       json_is_true(json_object_get(st, "strict")) ? ", strict" : "",
 	       json_is_true(json_object_get(st, "offload")) ? ", offloads" : "");
+	if (strcmp(str(st, "mode"), "attach") == 0)
+		print_attach(st);
 	util_table_init(&t, sizeof(head) / sizeof(head[0]));
 	util_table_row(&t, head);
 	json_array_foreach(peers, i, p) {

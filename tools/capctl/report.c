@@ -72,6 +72,8 @@ struct report {
 	uint64_t *matrix;		/* nhosts * nhosts */
 	uint32_t *flagged;
 	size_t nflagged;
+	uint32_t *order;		/* counted flows (not summaries), oldest first */
+	size_t norder;
 	struct report_stats st;
 	bool oom;
 };
@@ -201,6 +203,7 @@ void report_free(struct report *r)
 	free(r->host_names);
 	free(r->matrix);
 	free(r->flagged);
+	free(r->order);
 	free(r);
 }
 
@@ -551,6 +554,7 @@ static int cmp_rows(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+/* By time, for the flagged and the listed flows. */
 static int cmp_flagged(const void *a, const void *b)
 {
 	const struct flow *x = &sort_ctx->flows[*(const uint32_t *)a];
@@ -655,6 +659,13 @@ int report_finish(struct report *r)
 			r->flagged[r->nflagged++] = (uint32_t)i;
 	sort_ctx = r;
 	qsort(r->flagged, r->nflagged, sizeof(*r->flagged), cmp_flagged);
+	r->order = calloc(st->flows ? st->flows : 1, sizeof(*r->order));
+	if (!r->order)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->flows[i].counted && !r->flows[i].summary)
+			r->order[r->norder++] = (uint32_t)i;
+	qsort(r->order, r->norder, sizeof(*r->order), cmp_flagged);
 	st->nhosts = 0;
 	for (size_t i = 0; i < r->host_seen_cap; i++)
 		st->nhosts += r->host_seen[i];
@@ -733,14 +744,14 @@ void report_timeline(const struct report *r, uint64_t start_ms, uint64_t bucket_
 
 size_t report_flow_count(const struct report *r)
 {
-	return r->n;
+	return r->norder;
 }
 
 bool report_flow_get(const struct report *r, size_t i, struct report_flow_view *v)
 {
-	if (i >= r->n || !r->flows[i].counted || r->flows[i].summary)
+	if (i >= r->norder)
 		return false;
-	view(r, &r->flows[i], v);
+	view(r, &r->flows[r->order[i]], v);
 	return true;
 }
 
@@ -815,7 +826,7 @@ static void print_flows(const struct report *r, FILE *out, const char *title,
 {
 	static const char *head[] = { "TIME", "FLOW", "HOSTS", "PORT", "USERS", "UID",
 				      "PID COMMAND", "SEEN AT", "REASON" };
-	size_t n = flagged ? r->nflagged : r->n, shown = 0;
+	size_t n = flagged ? r->nflagged : r->norder, shown = 0;
 	const char **cells = calloc(n * 9 + 1, sizeof(*cells));
 	char (*buf)[9][64] = calloc(n + 1, sizeof(*buf));
 
@@ -981,7 +992,7 @@ int report_print_json(const struct report *r, FILE *out, bool flows, size_t limi
 		json_t *arr = json_array();
 		size_t shown = 0;
 
-		for (size_t i = 0; arr && i < r->n && (!limit || shown < limit); i++) {
+		for (size_t i = 0; arr && i < r->norder && (!limit || shown < limit); i++) {
 			struct report_flow_view v;
 
 			if (report_flow_get(r, i, &v)) {

@@ -105,6 +105,7 @@ struct report_flow_view {
 	const char *note;		/* why it is flagged, or "" */
 };
 
+/* The i-th flow (not summaries), oldest first. */
 size_t report_flow_count(const struct report *r);
 bool report_flow_get(const struct report *r, size_t i, struct report_flow_view *v);
 /* The i-th flagged flow, oldest first. */

@@ -8,6 +8,7 @@ OVERLAY4 OVERLAY6.
 """
 import base64
 import json
+import os
 import sys
 
 KEY_FILE_LEN = 132          # struct wire_key_file (policy/wire.h)
@@ -44,6 +45,8 @@ def main():
         bit = h["bit"]
         u4, u6 = underlay(bit)
         o = h.get("overlay") or list(overlay(bit))
+        if os.environ.get("CAPLAB_V4_ONLY"):  # a mesh without IPv6 (Nebula 1.6)
+            o = [a for a in o if ":" not in a]
         h["overlay"] = o
         h["endpoint"] = "%s:51900" % u4
         if mode == "fill":

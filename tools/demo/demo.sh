@@ -10,12 +10,18 @@
 #   LAB-host2 --+-- capd (sessions), sshd with pam_capd, a web server
 #   LAB-host3 --+
 #               LAB-sw: the underlay bridge, and where SSH clients come from
+#
+# Last act: the same hosts on a real wireguard-go mesh (wg0), captun
+# attached to it in the kernel (capshim --attach wg0, eBPF) instead of
+# running its own tunnel.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${CAPTUN_BIN:-$ROOT/build}
 LAB=demo$$
 LAB=${LAB:0:8}
+WLAB=w$$
+WLAB=${WLAB:0:8}
 CAPLAB="$ROOT/tools/caplab/caplab"
 export CAPTUN_BIN=$BIN
 
@@ -24,7 +30,11 @@ say() { printf '   %s\n' "$*"; }
 fail() { echo "demo: $*" >&2; exit 1; }
 
 AUDIT_DIR=$(mktemp -d /tmp/captun-demo-audit.XXXXXX)
-cleanup() { "$CAPLAB" down "$LAB" >/dev/null 2>&1 || true; rm -rf "$AUDIT_DIR"; }
+cleanup() {
+	"$CAPLAB" down "$LAB" >/dev/null 2>&1 || true
+	"$CAPLAB" down "$WLAB" >/dev/null 2>&1 || true
+	rm -rf "$AUDIT_DIR"
+}
 trap cleanup EXIT
 
 addr() { "$CAPLAB" addr "$LAB" "$1"; }
@@ -165,12 +175,40 @@ socks=()
 for h in host1 host2 host3; do socks+=(--capd "/run/caplab/$LAB/hosts/$h/capd.sock"); done
 "$BIN/capctl" audit pull "${socks[@]}" --out "$AUDIT_DIR" 2>&1 | sed 's/^/   /'
 "$BIN/capctl" audit verify --quiet "$AUDIT_DIR"/*.flows && say "verify: every host's chain is intact"
-"$BIN/capctl" audit report --flows "$AUDIT_DIR"/*.flows | sed 's/^/   /'
+"$BIN/capctl" audit report --flows --limit 12 "$AUDIT_DIR"/*.flows | sed 's/^/   /'
 "$BIN/capctl" audit report --html "$AUDIT_DIR/report.html" "$AUDIT_DIR"/*.flows >/dev/null
 say "(and one self-contained HTML page: capctl audit report --html FILE)"
 say "Why was A's curl from host1 to host2 refused?"
 "$CAPLAB" capctl "$LAB" why host1 host2 --user A --port 80 | sed 's/^/   /'
 
 bold "Tearing the lab down"
-cleanup
-say "done: no namespace, process, user or file of '$LAB' is left"
+"$CAPLAB" down "$LAB"
+say "no namespace, process, user or file of '$LAB' is left"
+
+bold "Attach mode: captun under an existing WireGuard mesh"
+"$CAPLAB" up "$ROOT/tests/policies/acceptance.json" --name "$WLAB" --mesh wireguard-go | sed 's/^/   /'
+say "the hosts now talk over wireguard-go (wg0); captun runs no tunnel of its own:"
+say "capshim --attach wg0 put eBPF programs on wg0 and on the cgroup2 root"
+"$BIN/capctl" shim status --socket "/run/caplab/$WLAB/hosts/host1/shim.sock" | head -n 4 | sed 's/^/   /'
+"$CAPLAB" ssh "$WLAB" host1 A -- sleep 6 &
+SSH_PID=$!
+for _ in $(seq 1 50); do
+	"$CAPLAB" shim "$WLAB" host1 '{"cmd":"status"}' | grep -q '"users": *"A"' && break
+	sleep 0.1
+done
+timed "$CAPLAB" ssh "$WLAB" host1 A -- curl -sS -m 5 "http://$("$CAPLAB" addr "$WLAB" host2)/"
+report "A@host1 -> host2 over wg0" "$RC" "$OUT" "$MS" denied
+say "refused by the kernel at connect() (EPERM); host1 recorded who did it:"
+grep -hE "pid [0-9]+ \(curl\)" "/run/caplab/$WLAB/hosts/host1/capshim.log" | tail -n 1 |
+	sed 's/^capshim: notice: //; s/^/   [host1] /'
+kill "$SSH_PID" 2>/dev/null || true
+wait "$SSH_PID" 2>/dev/null || true
+kill -TERM "$(cat "/run/caplab/$WLAB/hosts/host1/capshim.pid")"
+sleep 1
+if "$CAPLAB" meshstate "$WLAB" host1 | diff -q "/run/caplab/$WLAB/hosts/host1/mesh/before.txt" - >/dev/null; then
+	say "capshim on host1 stopped: wg0's links, routes and tc are exactly as before it attached"
+else
+	fail "host1's mesh is not as it was before capshim attached"
+fi
+"$CAPLAB" down "$WLAB"
+say "done: no namespace, process, user, pin or file of '$LAB' or '$WLAB' is left"
