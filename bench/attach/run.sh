@@ -18,7 +18,7 @@
 # alike. Per setup and round:
 #   tcp1    iperf3 TCP 1 stream, Gbit/s at the receiver
 #   tcp4    iperf3 TCP 4 streams, Gbit/s
-#   udp64   iperf3 -u -l 64 -b 0, kpps received
+#   udp64   iperf3 -u -l 64 -b 0, kpps received (received bits / 512)
 #   rtt     ping -c 200 -i 0.002 -q, average RTT in us
 #   conn    bench_connect to host2 (UDP connect(): no packet, the hooks'
 #           cost alone), ns per socket+connect+close
@@ -99,7 +99,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	for s in $SETUPS; do
 		tcp1=$(iperf "$s" | jq '(.end.sum_received.bits_per_second // 0) / 1e9')
 		tcp4=$(iperf "$s" -P 4 | jq '(.end.sum_received.bits_per_second // 0) / 1e9')
-		udp=$(iperf "$s" -u -l 64 -b 0 | jq '((.end.sum.packets // 0) - (.end.sum.lost_packets // 0)) / (.end.sum.seconds // 1) / 1e3')
+		udp=$(iperf "$s" -u -l 64 -b 0 | jq '((.end.sum_received.bits_per_second // .end.sum.bits_per_second // 0) / 512) / 1e3')
 		rtt=$(inns "$s" host1 ping -c 200 -i 0.002 -q 10.77.0.3 | awk -F/ '/rtt|round-trip/ {print $5 * 1000}')
 		conn=$(inns "$s" host1 "$BIN/bench_connect" 10.77.0.3 9 100000 | awk '{print $3}')
 		echo "$r $s $tcp1 $tcp4 $udp $rtt $conn" | tee -a "$TMP/raw.txt" >&2
