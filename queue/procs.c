@@ -165,9 +165,25 @@ static bool holds(pid_t pid, uint64_t inode)
 	return found;
 }
 
+/* The network namespace a process is in (0 if it cannot be read). */
+static ino_t netns_of(const char *proc_dir)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/ns/net", proc_dir);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/*
+ * Only processes of uid in our network namespace can hold the socket
+ * (/proc/net lists this namespace's sockets): others, such as another
+ * host's on the same machine, are not looked into.
+ */
 static pid_t owner_of(uint64_t inode, int64_t uid)
 {
 	struct cache_entry *c = &cache[inode % CACHE_SLOTS];
+	ino_t ours = netns_of("/proc/self");
 	struct dirent *e;
 	pid_t found = -1;
 	unsigned seen = 0;
@@ -188,6 +204,8 @@ static pid_t owner_of(uint64_t inode, int64_t uid)
 		pid = (pid_t)atoi(e->d_name);
 		snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 		if (uid >= 0 && (stat(path, &st) < 0 || (int64_t)st.st_uid != uid))
+			continue;
+		if (ours && netns_of(path) != ours)
 			continue;
 		if (holds(pid, inode))
 			found = pid;
