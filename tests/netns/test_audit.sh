@@ -90,6 +90,10 @@ hop=$(printf '%q ' sh -c "$CURL" "http://$H2/")
 run_case hop "$CAPLAB" ssh "$L" host1 A -- ssh "$H3" "$hop"
 login_end a1
 login_wait a1 >/dev/null 2>&1
+# A's sessions end once A's last process has left each host (capd's linger
+# rule); B's cases on host3 are B's alone after that.
+users_are() { [ "$(jget "$(status "$L" "$1")" "d['users']")" = "$2" ]; }
+check "A's hop to host3 has ended: host3's capability names nobody" wait_until 10 users_are host3 ""
 run_case b4 "$CAPLAB" ssh "$L" host3 B -- sh -c "$CURL" "http://$H2/"
 run_case udp "$CAPLAB" ssh "$L" host3 B -- python3 -c "$UDP" "$H2"
 run_case ping4 "$CAPLAB" ssh "$L" host3 B -- sh -c "$PING" "$H2"
