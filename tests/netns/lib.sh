@@ -41,6 +41,20 @@
 #   login_end NAME        the held login's command ends, so the session ends
 #   login_wait NAME       waits (10 s at most) for the held login's ssh to
 #                         exit; its status, 124 if it had to be killed
+#   own_users LAB POLICY OUT   writes POLICY with each user NAME renamed to
+#                         own_user LAB NAME, a user no other lab has. caplab's
+#                         Unix users are the machine's, shared by every lab;
+#                         capd counts a user's process in a network namespace
+#                         the user made on every host of the kernel (it cannot
+#                         tell which host it came from: fail closed). A test
+#                         that runs such code, or whose checks depend on a
+#                         user running nothing, owns its users
+#   own_user LAB NAME     name-LAB (NAME in lower case)
+#   audit_ms LOG OFFSET EVENT [KEY=VALUE]...  capd's own time (Unix ms) of the
+#                         first EVENT in capd's audit log LOG from byte OFFSET
+#                         on whose fields have those values; fails if none.
+#                         Timing checks judge from it, not from a poller that
+#                         a loaded machine delays
 #   finish                prints "N passed, N failed" and exits (1 on failures)
 #
 # The binaries come from CAPTUN_BIN (default ROOT/build), which caplab
@@ -284,7 +298,7 @@ login_hold() {
 	on_exit "kill ${HOLD_PID[$n]}"
 	exec {fd}>"$fifo"
 	HOLD_FD[$n]=$fd
-	wait_until 10 grep -qx in "$T_TMP/$n.out"
+	wait_until 30 grep -qx in "$T_TMP/$n.out"
 }
 
 login_end() {
@@ -302,6 +316,35 @@ login_wait() {
 	fi
 	wait "$pid" 2>/dev/null || rc=$?
 	return "$rc"
+}
+
+own_user() { echo "${2,,}-$1"; }
+
+own_users() {
+	python3 - "$@" <<'PY'
+import json, sys
+lab, src, dst = sys.argv[1:4]
+p = json.load(open(src))
+p["users"] = {"%s-%s" % (n.lower(), lab): u for n, u in p.get("users", {}).items()}
+json.dump(p, open(dst, "w"), indent=2)
+PY
+}
+
+audit_ms() {
+	python3 - "$@" <<'PY'
+import datetime, json, sys
+log, off, event, want = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+want = [w.split("=", 1) for w in want]
+with open(log, "rb") as f:
+    f.seek(off)
+    for line in f.read().decode().splitlines():
+        e = json.loads(line) if line else {}
+        if e.get("event") == event and all(str(e.get(k)) == v for k, v in want):
+            t = datetime.datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%f%z")
+            print(int(t.timestamp() * 1000))
+            sys.exit(0)
+sys.exit(1)
+PY
 }
 
 finish() {

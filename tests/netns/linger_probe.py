@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """The code a user leaves behind: test_linger.sh's attacker.
 
-usage: linger_probe.py OUT ADDR DELAY SECONDS [--rename] [--undumpable] [--thread]
+usage: linger_probe.py OUT ADDR GO TRIES [--rename] [--undumpable] [--thread]
 
-Appends to OUT "start PID UNIX_MS", then, from DELAY seconds on and for SECONDS,
-tries a TCP connection to ADDR port 80 every 0.2 s (1 s time-out each):
-one line per try, "ok" or "no ERRNO-NAME"; last "end UNIX_MS". --rename
-changes its name and command line (comm, argv) to a kernel thread's;
---undumpable hands /proc/PID to root (PR_SET_DUMPABLE 0); --thread tries
-from a second thread while the main thread calls pthread_exit(), which
-leaves a zombie leader behind a running process. It closes its standard
-streams so that nothing ties it to the login that started it.
+Appends to OUT "start PID UNIX_MS", then waits (60 s at most) until the file
+GO exists - the test makes it once capd has recorded that the way in ended
+and the session lingers, so that every try comes after the logout however
+slow a loaded machine makes it - and logs "go UNIX_MS". Then it tries a TCP
+connection to ADDR port 80 TRIES times, 0.2 s apart (1 s time-out each): one
+line per try, "ok" or "no ERRNO-NAME"; last "end UNIX_MS", and it exits at
+once (os._exit: no interpreter shutdown after the time it logged, so "end"
+is when the code is gone). --rename changes its name and command line (comm,
+argv) to a kernel thread's; --undumpable hands /proc/PID to root
+(PR_SET_DUMPABLE 0); --thread tries from a second thread while the main
+thread calls pthread_exit(), which leaves a zombie leader behind a running
+process. It closes its standard streams so that nothing ties it to the
+login that started it.
 """
 import ctypes
 import errno
@@ -21,6 +26,7 @@ import threading
 import time
 
 PR_SET_NAME, PR_SET_DUMPABLE = 15, 4
+GO_WAIT_S = 60
 
 
 def log(out, text):
@@ -28,10 +34,14 @@ def log(out, text):
         f.write(text + "\n")
 
 
-def tries(out, addr, delay, seconds):
-    time.sleep(delay)
-    end = time.time() + seconds
-    while time.time() < end:
+def tries(out, addr, go, n):
+    end = time.time() + GO_WAIT_S
+    while not os.path.exists(go) and time.time() < end:
+        time.sleep(0.05)
+    log(out, "go %d" % int(time.time() * 1000))
+    for i in range(n):
+        if i:
+            time.sleep(0.2)
         fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.settimeout(1)
@@ -42,12 +52,12 @@ def tries(out, addr, delay, seconds):
             log(out, "no %s" % errno.errorcode.get(e.errno, "timeout"))
         finally:
             s.close()
-        time.sleep(0.2)
     log(out, "end %d" % int(time.time() * 1000))
+    os._exit(0)
 
 
 def main():
-    out, addr, delay, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+    out, addr, go, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     flags = set(sys.argv[5:])
     for fd in (0, 1, 2):
         os.dup2(os.open(os.devnull, os.O_RDWR), fd)
@@ -59,11 +69,11 @@ def main():
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     log(out, "start %d %d" % (os.getpid(), int(time.time() * 1000)))
     if "--thread" in flags:
-        t = threading.Thread(target=tries, args=(out, addr, delay, seconds))
+        t = threading.Thread(target=tries, args=(out, addr, go, n))
         t.start()
         time.sleep(0.05)
         libc.pthread_exit(None)     # the leader goes; the thread runs on
-    tries(out, addr, delay, seconds)
+    tries(out, addr, go, n)
 
 
 main()

@@ -20,11 +20,13 @@
 #      line caplab used (from /proc/PID/cmdline): the session is still
 #      listed (same id, user, pid), host1's mask never left 3 (a watcher
 #      polls capshim every 20 ms throughout), host1 -> host2 stays refused;
-#      when the session ends, the mask widens again (nothing lost).
+#      when the session ends, the mask widens again (nothing lost), within
+#      a second of the logout reaching capd (capd's audit times).
 #   2. kill -9 a session's privileged sshd (the pid capd lists for it)
 #      while A's command runs: the session lingers, mask still narrow,
 #      while any process of A remains on host1; once they are gone capd
-#      closes it by itself within a second and the mask is restored.
+#      closes it by itself within a second (capd's audit time against the
+#      kill) and the mask is restored.
 #   3. capd stopped: a login is refused (ssh exits non-zero) and its command
 #      never ran (the file it would create does not exist); host1's mask is
 #      left as it was. With capd back the same login runs its command.
@@ -67,6 +69,8 @@ capdq() { "$CAPLAB" capd "$L" "$1" "$2"; }
 sessions() { jget "$(capdq "$1" '{"cmd":"list"}')" "[[s['session'], s['user'], s['pid']] for s in d['sessions']]"; }
 no_sessions() { [ "$(sessions "$1")" = "[]" ]; }
 capd_pid() { cat "$HD/capd.pid" 2>/dev/null; }
+AUDIT=$HD/audit.log
+audit_off() { stat -c %s "$AUDIT"; }
 curl_ok() { inlab "$L" "$1" curl -sf -m 1 -o /dev/null "$2"; }
 curl_refused() { ! curl_ok "$@"; }
 # curl exit status: 7 is a refused connection (not 28, a time-out)
@@ -156,15 +160,24 @@ wait "$WATCH"
 check_eq "host1's mask never left 3 across the crash and restart (watched every 20 ms)" \
 	"$(jget "$(cat "$T_TMP/watch.out")" "sorted(d)")" '["3"]'
 echo "#   watcher: $(cat "$T_TMP/watch.out")"
-login_end a1
-if ms=$(poll_ms "$WIDEN_MS" mask_is host1 2-3); then
-	ok "A's session ends: host1's mask widens to 2-3 ($ms ms)"
-else
-	not_ok "A's session ends: host1's mask still '$(mask host1)' after $WIDEN_MS ms"
-fi
-check "A's session ends: the restarted capd lists no session" wait_until 2 no_sessions host1
-check "A's session ends: curl host1 -> host2 works" curl_ok host1 "$U2"
 SID=$(jget "$BEFORE" "d[0][0]")
+off=$(audit_off)
+login_end a1
+# The logout reaches capd as a close (session_close, or session_linger for
+# a tick while A's sshd child exits); the capability follows its end.
+if ! wait_until 10 mask_is host1 2-3; then
+	not_ok "A's session ends: host1's mask still '$(mask host1)' 10 s after the logout"
+elif ! t1=$(audit_ms "$AUDIT" "$off" session_close session="$SID" reason="closed by request") &&
+	! t1=$(audit_ms "$AUDIT" "$off" session_linger session="$SID" reason="closed by request"); then
+	not_ok "A's session ends: the restarted capd recorded no close of session $SID"
+elif ! t2=$(audit_ms "$AUDIT" "$off" capability mask=2-3); then
+	not_ok "A's session ends: the restarted capd recorded no capability 2-3"
+else
+	check_lt "A's session ends: host1's mask widens to 2-3 ($((t2 - t1)) ms after capd got the logout, capd's audit)" \
+		"$((t2 - t1))" "$WIDEN_MS"
+fi
+check "A's session ends: the restarted capd lists no session" wait_until 10 no_sessions host1
+check "A's session ends: curl host1 -> host2 works" curl_ok host1 "$U2"
 check_grep "audit: the restarted capd recorded the end of A's session" \
 	"\"event\":\"session_(close|reap)\",\"session\":$SID," "$HD/audit.log"
 login_wait a1 2>/dev/null
@@ -176,6 +189,7 @@ SPID=$(jget "$(sessions host1)" "d[0][2]")
 SID=$(jget "$(sessions host1)" "d[0][0]")
 check_grep "the session's pid is its privileged sshd" "^caplab-$L-host1: A \[priv\]" \
 	<(tr '\0' ' ' <"/proc/$SPID/cmdline" 2>/dev/null)
+off=$(audit_off)
 kill -9 "$SPID"
 # OpenSSH's privilege separation: A's command (and the unprivileged sshd
 # child) outlive the monitor capd watches. Closing the session now would
@@ -183,19 +197,25 @@ kill -9 "$SPID"
 # processes are gone.
 a_procs() { for p in $(ip netns pids "$L-host1"); do
 	[ "$(stat -c %U "/proc/$p" 2>/dev/null)" = A ] && echo "$p"; done; }
-sleep 0.6
+lingers() { audit_ms "$AUDIT" "$1" session_linger session="$SID"; }
+check "sshd killed -9: capd saw its process end, and keeps the session" wait_until 10 lingers "$off"
 check "sshd killed -9: A's command still runs on host1" test -n "$(a_procs)"
 check_eq "sshd killed -9: capd keeps A's session while A's processes run" \
 	"$(jget "$(capdq host1 '{"cmd":"list"}')" "[[s['session'], s['lingering']] for s in d['sessions']]")" "[[$SID, true]]"
 check_eq "sshd killed -9: host1's mask stays 3" "$(mask host1)" 3
 check "sshd killed -9: curl host1 -> host2 still refused" curl_refused host1 "$U2"
+off=$(audit_off)
+t0=$(ms_now)
 for p in $(a_procs); do kill -9 "$p" 2>/dev/null; done
-if ms=$(poll_ms "$REAP_MS" no_sessions host1); then
-	ok "A's processes gone: capd closed the session by itself ($ms ms)"
+if ! wait_until 10 no_sessions host1; then
+	not_ok "A's processes gone: capd still lists $(sessions host1) 10 s later"
+elif ! t=$(audit_ms "$AUDIT" "$off" session_reap session="$SID"); then
+	not_ok "A's processes gone: the session ended, but capd recorded no session_reap"
 else
-	not_ok "A's processes gone: capd still lists $(sessions host1) after $REAP_MS ms"
+	check_lt "A's processes gone: capd closed the session by itself ($((t - t0)) ms after the kill, capd's audit)" \
+		"$((t - t0))" "$REAP_MS"
 fi
-check "A's processes gone: host1's mask restored to 2-3" wait_until 1 mask_is host1 2-3
+check "A's processes gone: host1's mask restored to 2-3" wait_until 10 mask_is host1 2-3
 check "A's processes gone: curl host1 -> host2 works" curl_ok host1 "$U2"
 check "A's processes gone: host2 sees host1 reach it again" \
 	wait_until 3 sh -c "[ \"\$($CAPLAB status $L host2 | python3 -c 'import json,sys; print([p for p in json.load(sys.stdin)[\"peers\"] if p[\"name\"]==\"host1\"][0][\"reaches_us\"])')\" = True ]"
@@ -228,7 +248,7 @@ rc=0
 "$CAPLAB" ssh "$L" host1 A -- touch "$MARK" >>"$T_TMP/refused.out" 2>&1 || rc=$?
 check_eq "capd back: the same login runs (exit status)" "$rc" 0
 check "capd back: its command ran ($MARK exists)" test -e "$MARK"
-check "capd back: no session left" wait_until 2 no_sessions host1
+check "capd back: no session left" wait_until 10 no_sessions host1
 
 # ---- 4. grant and revoke through capd, spread by the shims --------------------------------
 check_eq "before: host3 -> host2 refused (curl exit 7)" "$(curl_rc host3 "$U2")" 7
