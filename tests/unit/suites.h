@@ -56,6 +56,12 @@ uint64_t test_get_be64(const uint8_t *p);
 /* Re-signs an edited object: its last WIRE_SIG_LEN bytes over the rest. */
 void test_resign(uint8_t *buf, size_t len, const struct authority_key *ak);
 
+/*
+ * Says that test cannot run here and why (a SKIP line, counted); fails
+ * instead under CAPTUN_NO_SKIP=1. The caller returns right after.
+ */
+void test_skip(const char *test, const char *why);
+
 /* Ends a list of bits (test_mask_of). */
 #define BITS_END (-1)
 
