@@ -90,6 +90,16 @@ size_t inet_too_big(const uint8_t *pkt, size_t len, const struct inet_flow *f,
 		    unsigned mtu, uint8_t *out);
 
 /*
+ * Splits pkt, an IPv4 packet without DF and without options longer than
+ * mtu, into fragments of at most mtu bytes (fragment.c), built one at a
+ * time in scratch (mtu bytes) and handed to emit. Returns the number of
+ * fragments, -EINVAL for a packet it does not split (IPv6, DF set,
+ * options, not longer than mtu, mtu below 28), or what emit returned.
+ */
+int inet_fragment4(const uint8_t *pkt, size_t len, unsigned mtu, uint8_t *scratch,
+		   int (*emit)(void *arg, const uint8_t *frag, size_t len), void *arg);
+
+/*
  * Internet checksum helpers, exported for the offload code. inet_csum_add
  * sums 16-bit big-endian words (an odd last byte padded with zero; chain
  * calls with even-length pieces); inet_csum_fold folds the carries and

@@ -165,7 +165,7 @@ deliver:
 	p->c.rx_bytes += len;
 	if (s->tun.vnet ? offload_gro_add(&s->gro, pkt, len, gro_write, s) < 0 :
 			  shim_tun_write(s, pkt, len) < 0)
-		shim_drop(s, DROP_TX_SEND_ERROR);
+		shim_drop(s, DROP_RX_TUN_ERROR);
 }
 
 /* A data or control datagram of a received batch, between its checks and its open. */

@@ -201,6 +201,9 @@ int main(void)
 	srunner_add_suite(sr, suite_noise());
 	srunner_add_suite(sr, suite_noise_vector());
 	srunner_add_suite(sr, suite_cookie());
+	srunner_add_suite(sr, suite_shim());
+	srunner_add_suite(sr, suite_shim_cap());
+	srunner_add_suite(sr, suite_shim_ctl());
 	srunner_add_suite(sr, suite_replay());
 	srunner_add_suite(sr, suite_offload());
 	srunner_add_suite(sr, suite_tun_udp());
