@@ -18,6 +18,9 @@
  * Run with -close_fd_mask=2: refusals are logged to stderr.
  */
 #include <endian.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +61,18 @@ static void host_token(const struct authority_key *ak, const char *name,
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+static char dir[] = "/tmp/captun-fuzz-receive-XXXXXX";
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void dir_remove(void)
+{
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	uint8_t seed[32] = { 7 };
@@ -76,7 +91,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	    noise_static_init(&s.stat, s.keys.tunnel_sk))
 		abort();
 	host_token(&ak, "self", 1, 2, &s.keys, s.self_token, &s.self_token_len, &s.self);
-	s.cfg.dir = "/nonexistent";
+	/* shim_cap_set saves the capability there; gone at exit. */
+	if (!mkdtemp(dir) || atexit(dir_remove) != 0)
+		abort();
+	s.cfg.dir = dir;
 	s.cfg.mtu = 1416;
 	s.tun.fd = s.udp4.fd = s.udp6.fd = s.epfd = -1;
 	if (conntrack_create(&s.ct, 1024) || shim_datapath_init(&s))
