@@ -132,6 +132,16 @@ static void watch(struct shim *s, struct ctl_client *c, uint32_t events)
 		c->events = events;
 }
 
+/* An event epoll reported before its client was closed, in the same batch. */
+static void stale_event(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+}
+
+/*
+ * The slot is left with a handler that does nothing: the loop may still
+ * hold an event of this client from the same epoll_wait (another handler
+ * of that batch closed it).
+ */
 static void client_close(struct shim *s, struct ctl_client *c)
 {
 	struct ctl_uid *u = c->uid == 0 ? NULL : uid_find(s->ctl, c->uid);
@@ -144,6 +154,7 @@ static void client_close(struct shim *s, struct ctl_client *c)
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->ev.fd = -1;
+	c->ev.fn = stale_event;
 }
 
 /* Sends what the socket takes now; false if the client is gone. */
@@ -301,6 +312,9 @@ static void client_event(struct shim *s, struct shim_ev *ev, uint32_t events)
 	size_t room;
 	ssize_t n;
 
+	if (!c->in_use)
+		return;
+
 	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
 		client_close(s, c);
 		return;
@@ -456,8 +470,10 @@ int shim_ctl_open(struct shim *s, const char *path)
 	ctl->listen.fn = accept_client;
 	ctl->pending.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ctl->pending.fn = on_pending;
-	for (int i = 0; i < CTL_CLIENTS; i++)
+	for (int i = 0; i < CTL_CLIENTS; i++) {
 		ctl->clients[i].ev.fd = -1;
+		ctl->clients[i].ev.fn = stale_event;
+	}
 	s->ctl = ctl;
 	ret = ctl->pending.fd < 0 ? -errno : shim_ev_add(s, &ctl->listen);
 	if (ret == 0)

@@ -116,6 +116,10 @@ check_eq "A on host1: mask 3" "$(mask host1)" 3
 "$CAPLAB" capd "$L" host1 stop >/dev/null 2>&1
 check_fails "capd stopped" "$CAPLAB" capd "$L" host1 '{"cmd":"status"}'
 PID=$(capshim_pid "$L" host1)
+if [ -z "$PID" ]; then
+	not_ok "host1's capshim is not running"
+	finish
+fi
 mapfile -d '' -t SHIM_CMD <"/proc/$PID/cmdline"
 snapshot "$L" host2 "$T_TMP/h2a.json"
 
@@ -176,6 +180,10 @@ check_eq "... still 3 with A on host1" "$(mask host1)" 3
 
 # Restarted again with capd running: capd sees the socket appear and pushes.
 PID=$(capshim_pid "$L" host1)
+if [ -z "$PID" ]; then
+	not_ok "host1's restarted capshim is not running"
+	finish
+fi
 mapfile -d '' -t SHIM_CMD <"/proc/$PID/cmdline"
 rm -f "$T_TMP/appear.out"
 OLD_INO=$(stat -c %i "$HD/shim.sock")
