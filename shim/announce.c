@@ -164,6 +164,7 @@ int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
 		s->mode->cap_changed(s);
 		goto out;
 	}
+	shim_recheck(s);
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
 
@@ -341,6 +342,8 @@ static const char *announce_check(struct shim *s, struct peer *p,
 		}
 	}
 	cap_store(p, &c);
+	if (c.epoch == p->latest_epoch)
+		s->recheck_due = true;	/* once per loop turn, however many arrive */
 	shim_log(LOG_INFO, "peer %s: capability epoch %u mask bits %u users [%s]",
 		 p->name, epoch, mask_count(&announced), c.users);
 	return NULL;

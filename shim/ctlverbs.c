@@ -108,14 +108,16 @@ static json_t *status(struct shim *s)
 		json_array_append_new(peers, peer_json(s, &s->peers[i]));
 	for (int d = 0; d < DROP_COUNT; d++)
 		json_object_set_new(drops, shim_drop_name(d), json_integer((json_int_t)s->drops[d]));
-	o = json_pack("{s:b, s:s, s:i, s:s, s:I, s:o, s:s, s:b, s:b, s:o, s:o, s:{s:I, s:I}}",
+	o = json_pack("{s:b, s:s, s:i, s:s, s:I, s:o, s:s, s:b, s:b, s:o, s:o, "
+		      "s:{s:I, s:I, s:I, s:I, s:I}}",
 		      "ok", 1, "host", s->self.name, "bit", s->self.bit,
 		      "interface", s->tun.name, "epoch", (json_int_t)s->cap.epoch,
 		      "mask", mask_json(&s->cap.mask), "users", s->cap.users,
 		      "strict", s->cfg.strict, "offload", s->tun.vnet,
 		      "peers", peers, "drops", drops,
 		      "conntrack", "entries", (json_int_t)cs.entries,
-		      "capacity", (json_int_t)cs.capacity);
+		      "capacity", (json_int_t)cs.capacity, "full", (json_int_t)cs.full,
+		      "cut", (json_int_t)cs.removed, "reset", (json_int_t)s->flows_reset);
 	if (o)
 		json_object_set_new(o, "handshakes", json_pack(
 			"{s:I, s:b, s:I, s:I, s:I}", "queued", (json_int_t)s->hsq.len,

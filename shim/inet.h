@@ -27,6 +27,8 @@ struct inet_flow {
 	uint8_t family;			/* AF_INET or AF_INET6 */
 	uint8_t proto;			/* IPPROTO_*, after IPv6 extension headers */
 	uint8_t tcp_flags;		/* TCP only */
+	uint32_t tcp_seq, tcp_ack;	/* TCP only, host order */
+	uint16_t tcp_len;		/* TCP payload bytes in this packet */
 	uint8_t icmp_type, icmp_code;	/* ICMP / ICMPv6 only */
 	bool fragment;			/* a non-first fragment: no ports */
 	bool df;			/* IPv4 don't-fragment; always true for IPv6 */
@@ -79,6 +81,15 @@ const char *inet_addr_str(const struct in6_addr *a, char *buf, size_t cap);
  */
 size_t inet_reject(const uint8_t *pkt, size_t len, const struct inet_flow *f,
 		   uint8_t *out);
+
+/*
+ * A TCP segment src:sport -> dst:dport with seq, ack and flags (RST, or
+ * RST|ACK) and no payload, checksums filled in, into out (INET_REJECT_MAX
+ * bytes); src and dst as struct inet_flow holds them. Its length.
+ */
+size_t inet_rst(uint8_t family, const struct in6_addr *src, uint16_t sport,
+		const struct in6_addr *dst, uint16_t dport, uint32_t seq, uint32_t ack,
+		uint8_t flags, uint8_t *out);
 
 /*
  * ICMP frag-needed (IPv4 with DF) / ICMPv6 packet too big, with mtu.

@@ -132,6 +132,7 @@ int shim_run(struct shim *s)
 			ev->fn(s, ev, events[i].events);
 		}
 		shim_handshake_drain(s);
+		shim_recheck_settle(s);
 	}
 out:
 	if (ev_sig.fd >= 0)

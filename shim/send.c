@@ -328,7 +328,7 @@ void shim_queue_drop(struct shim *s, struct peer *p)
 }
 
 /* An allowed packet on its way to p: sealed now, or queued for a session. */
-static int to_peer(struct shim *s, struct peer *p, const uint8_t *pkt, size_t len)
+int shim_send_packet(struct shim *s, struct peer *p, const uint8_t *pkt, size_t len)
 {
 	struct session *se = shim_session_send(p, s->now);
 
@@ -352,7 +352,7 @@ static int frag_out(void *arg, const uint8_t *frag, size_t len)
 {
 	struct frag_ctx *fc = arg;
 
-	return to_peer(fc->s, fc->p, frag, len);
+	return shim_send_packet(fc->s, fc->p, frag, len);
 }
 
 /*
@@ -379,9 +379,9 @@ static int too_big(struct shim *s, struct peer *p, const uint8_t *pkt, size_t le
 static int outbound(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct shim *s = arg;
+	enum conntrack_verdict v;
 	struct inet_flow f;
 	struct peer *p;
-	bool allowed;
 
 	if (!inet_parse(pkt, len, &f)) {
 		shim_drop(s, DROP_TX_MALFORMED);
@@ -394,12 +394,14 @@ static int outbound(void *arg, const uint8_t *pkt, size_t len)
 	}
 	if (s->cfg.no_cap_check)
 		goto send;
-	allowed = mask_bit_test(&s->cap.mask, p->bit);
-	if (!allowed && !s->cfg.strict && conntrack_is_reply(s->ct, &f, s->now))
-		allowed = true;
-	else if (allowed)
-		conntrack_note(s->ct, &f, s->now);
-	if (!allowed && !s->cfg.skip_sender_check) {
+	v = conntrack_judge(s->ct, &f, CONNTRACK_OUT, mask_bit_test(&s->cap.mask, p->bit),
+			    s->cfg.strict, (uint16_t)shim_peer_no(s, p), s->now);
+	if (v == CT_DENY_ICMP && !s->cfg.skip_sender_check) {
+		/* The local stack's error about no flow with that peer: nobody to answer. */
+		shim_drop(s, DROP_TX_ICMP_UNRELATED);
+		return 0;
+	}
+	if (v == CT_DENY && !s->cfg.skip_sender_check) {
 		shim_drop(s, DROP_TX_DENIED);
 		p->c.tx_denied++;
 		refuse(s, pkt, len, &f);
@@ -409,7 +411,7 @@ static int outbound(void *arg, const uint8_t *pkt, size_t len)
 send:
 	if (len > p->mtu)
 		return too_big(s, p, pkt, len, &f);
-	return to_peer(s, p, pkt, len);
+	return shim_send_packet(s, p, pkt, len);
 }
 
 enum { TUN_BURST = 64 };

@@ -63,6 +63,8 @@ enum shim_drop {
 	DROP_TX_MALFORMED,		/* packet from the TUN does not parse */
 	DROP_TX_SEND_ERROR,		/* the UDP send failed */
 	DROP_RX_TUN_ERROR,		/* a delivery or a local answer not written to the TUN */
+	DROP_RX_ICMP_UNRELATED,		/* ICMP error not from the quoted packet's destination, or about no flow */
+	DROP_TX_ICMP_UNRELATED,		/* the local stack's ICMP error about no flow */
 	DROP_COUNT,
 };
 
@@ -314,6 +316,8 @@ struct shim {
 	uint8_t *buf2;			/* scratch, SHIM_PKT_MAX */
 	uint64_t now;			/* time of the current event */
 	uint64_t ct_expired_ns;		/* last conntrack expiry pass */
+	uint64_t flows_reset;		/* TCP connections reset by rechecks */
+	bool recheck_due;		/* a peer's capability changed: recheck */
 	int epfd;
 	struct ctl *ctl;
 	struct shim_guard guard;	/* guard.c */
@@ -426,6 +430,15 @@ void shim_queue_drop(struct shim *s, struct peer *p);
 void shim_tx_flush(struct shim *s);
 int shim_send_raw(struct shim *s, const struct sockaddr_storage *to,
 		  socklen_t tolen, const void *buf, size_t len);
+/* An inner packet to p, past every check: sealed now, or queued. */
+int shim_send_packet(struct shim *s, struct peer *p, const uint8_t *pkt, size_t len);
+
+/*
+ * recheck.c: at every capability change, cut the flows it no longer covers;
+ * shim_recheck_settle does it at the end of a loop turn if a peer's changed.
+ */
+void shim_recheck(struct shim *s);
+void shim_recheck_settle(struct shim *s);
 
 /* receive.c */
 void shim_udp_readable(struct shim *s, struct udp_sock *u);

@@ -419,6 +419,140 @@ START_TEST(test_queue_full)
 }
 END_TEST
 
+/* ---- flows against capabilities ------------------------------------------ */
+
+static size_t tcp_pkt(unsigned from, unsigned to, uint16_t sport, uint16_t dport,
+		      uint8_t flags, uint32_t seq, uint32_t ack, uint16_t payload,
+		      uint8_t *out)
+{
+	return pkt_build(SPEC(V4(sl_addr4(from), sl_addr4(to), IPPROTO_TCP), .sport = sport,
+			      .dport = dport, .flags = flags, .seq = seq, .ack = ack,
+			      .payload = payload), out);
+}
+
+/* Delivers pkt from host i's TUN to host j's, checking it arrives whole. */
+static void through(struct shimlab *lab, unsigned i, unsigned j, const uint8_t *pkt,
+		    size_t len)
+{
+	static struct want w;
+
+	sl_tun_send(lab, i, pkt, len);
+	w.host = j;
+	ck_assert_msg(sl_run(lab, 2000, tun_has, &w), "h%u -> h%u not delivered", i + 1, j + 1);
+	ck_assert_uint_eq(w.got, len);
+}
+
+/* The next RST in host i's TUN (other packets skipped); its flow. */
+static bool rst_in(struct shimlab *lab, unsigned i, struct inet_flow *f, int ms)
+{
+	static struct want w;
+
+	w.host = i;
+	while (sl_run(lab, ms, tun_has, &w)) {
+		ck_assert(inet_parse(w.buf, w.got, f));
+		if (f->proto == IPPROTO_TCP && (f->tcp_flags & F_RST))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * h2 opens a connection to h1; a user who may not reach h1 logs in on h2:
+ * the connection is cut at once, both ends reset with the sequence
+ * numbers they expect, though h1 may still reach h2.
+ */
+START_TEST(test_narrow_resets_both_ends)
+{
+	static const int u_only2[] = { 2, BITS_END };
+	static struct shimlab lab;
+	struct inet_flow f;
+	uint8_t pkt[BUF], tok[WIRE_TOKEN_MAX];
+	const uint8_t *toks[1] = { tok };
+	const char *err = NULL;
+	size_t len, tlen;
+
+	sl_make(&lab, 2, full);
+	sl_start_all(&lab);
+	sl_connect(&lab);
+	len = tcp_pkt(1, 0, 40000, 80, F_SYN, 100, 0, 0, pkt);
+	through(&lab, 1, 0, pkt, len);
+	len = tcp_pkt(0, 1, 80, 40000, F_SYN | F_ACK, 9000, 101, 0, pkt);
+	through(&lab, 0, 1, pkt, len);
+	len = tcp_pkt(1, 0, 40000, 80, F_ACK, 101, 9001, 20, pkt);
+	through(&lab, 1, 0, pkt, len);
+	len = tcp_pkt(0, 1, 80, 40000, F_ACK, 9001, 121, 5, pkt);
+	through(&lab, 0, 1, pkt, len);
+	len = tcp_pkt(1, 0, 40000, 80, F_ACK, 121, 9006, 0, pkt);
+	through(&lab, 1, 0, pkt, len);
+
+	tlen = sl_user_token(&lab, "carol", u_only2, tok);
+	ck_assert_msg(shim_cap_set(&lab.h[1].s, toks, &tlen, 1, false, &err) == 0, "%s", err);
+	/* h2's end: an RST from h1:80 with the sequence number h2 expects. */
+	ck_assert(rst_in(&lab, 1, &f, 1000));
+	ck_assert_uint_eq(f.sport, 80);
+	ck_assert_uint_eq(f.dport, 40000);
+	ck_assert_uint_eq(f.tcp_seq, 9006);
+	/* h1's end, once h1 learns h2's capability: from h2:40000, seq h1 expects. */
+	ck_assert(rst_in(&lab, 0, &f, 2000));
+	ck_assert_uint_eq(f.sport, 40000);
+	ck_assert_uint_eq(f.dport, 80);
+	ck_assert_uint_eq(f.tcp_seq, 121);
+	ck_assert_uint_ge(lab.h[0].s.flows_reset, 1);
+	ck_assert_uint_ge(lab.h[1].s.flows_reset, 1);
+	/* And the flow is gone: h1's next segment is no reply at h2... */
+	len = tcp_pkt(0, 1, 80, 40000, F_ACK, 9006, 121, 5, pkt);
+	sl_tun_send(&lab, 0, pkt, len);
+	sl_run(&lab, 200, NULL, NULL);
+	/* ...it still passes by h1's capability (h1 may reach h2); h2's own may not. */
+	len = tcp_pkt(1, 0, 40000, 80, F_ACK, 121, 9011, 0, pkt);
+	sl_tun_send(&lab, 1, pkt, len);
+	sl_run(&lab, 200, NULL, NULL);
+	ck_assert_uint_ge(lab.h[1].s.drops[DROP_TX_DENIED], 1);
+	sl_free(&lab);
+}
+END_TEST
+
+/*
+ * h1 talks UDP with h3; h2, which may reach h1, forges the ICMP port
+ * unreachable h3 would send: refused and counted. h3's own passes.
+ */
+START_TEST(test_forged_icmp_error)
+{
+	static struct shimlab lab;
+	static struct want w;
+	uint8_t pkt[BUF];
+	size_t len;
+	const struct spec *udp = SPEC(V4(sl_addr4(0), sl_addr4(2), IPPROTO_UDP), .sport = 5000,
+				      .dport = 53, .payload = 20);
+
+	sl_make(&lab, 3, full);
+	sl_start_all(&lab);
+	sl_connect(&lab);
+	len = pkt_build(udp, pkt);
+	through(&lab, 0, 2, pkt, len);
+	/* h2's own capshim would not send it (no such flow of h2's): a rogue h2. */
+	len = pkt_build(SPEC(V4(sl_addr4(1), sl_addr4(0), IPPROTO_ICMP), .type = 3, .code = 3,
+			     .inner = udp), pkt);
+	sl_tun_send(&lab, 1, pkt, len);
+	sl_run(&lab, 200, NULL, NULL);
+	ck_assert_uint_eq(lab.h[1].s.drops[DROP_TX_ICMP_UNRELATED], 1);
+	lab.h[1].s.cfg.skip_sender_check = true;
+	sl_tun_send(&lab, 1, pkt, len);
+	w.host = 0;
+	ck_assert(!sl_run(&lab, 300, tun_has, &w));
+	ck_assert_uint_eq(lab.h[0].s.drops[DROP_RX_ICMP_UNRELATED], 1);
+	/* Forged with h3's address as source: the inner source check stops it first. */
+	len = pkt_build(SPEC(V4(sl_addr4(2), sl_addr4(0), IPPROTO_ICMP), .type = 3, .code = 3,
+			     .inner = udp), pkt);
+	sl_tun_send(&lab, 1, pkt, len);
+	ck_assert(!sl_run(&lab, 300, tun_has, &w));
+	ck_assert_uint_eq(lab.h[0].s.drops[DROP_RX_SOURCE], 1);
+	/* h3's own error about it is delivered. */
+	through(&lab, 2, 0, pkt, len);
+	sl_free(&lab);
+}
+END_TEST
+
 Suite *suite_shim(void)
 {
 	Suite *s = suite_create("shim");
@@ -439,6 +573,11 @@ Suite *suite_shim(void)
 	tcase_add_test(tc, test_cookie_under_load);
 	tcase_add_test(tc, test_budget_and_load);
 	tcase_add_test(tc, test_queue_full);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("flows");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_narrow_resets_both_ends);
+	tcase_add_test(tc, test_forged_icmp_error);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -292,6 +292,7 @@ static bool turn(struct shimlab *lab, uint64_t now, uint64_t *last_tick)
 		}
 		busy |= n > 0 || shim_handshake_pending(s);
 		shim_handshake_drain(s);
+		shim_recheck_settle(s);
 		if (tick) {
 			s->now = now;
 			shim_timers(s, now);
