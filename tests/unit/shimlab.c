@@ -233,6 +233,7 @@ void sl_stop(struct shimlab *lab, unsigned i)
 	udp_close(&s->udp4);
 	shim_datapath_free(s);
 	conntrack_destroy(s->ct);
+	shim_sync_free(s);
 	shim_peers_free(s);
 	revocation_free(&s->revoked);
 	noise_static_wipe(&s->stat);
