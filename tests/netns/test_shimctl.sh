@@ -123,8 +123,11 @@ fi
 mapfile -d '' -t SHIM_CMD <"/proc/$PID/cmdline"
 snapshot "$L" host2 "$T_TMP/h2a.json"
 
-# The command line caplab used, in host1's namespace, not a job of ours.
+# The command line caplab used, in host1's namespace, not a job of ours;
+# once the dead one's TUN device is gone (the kernel may take a moment).
 restart_shim() {
+	wait_until 5 sh -c "! ip -n '$L-host1' link show cap0" ||
+		echo "# cap0 still there 5 s after capshim died"
 	(ip netns exec "$L-host1" setsid "${SHIM_CMD[@]}" </dev/null >>"$HD/capshim.log" 2>&1 &
 	 echo $! >"$HD/capshim.pid")
 }
@@ -160,8 +163,12 @@ sleep 1
 kill -9 "$PID"
 wait_until 5 pid_gone "$PID"
 restart_shim
-check "capshim restarted (answers on its socket)" wait_until 5 \
-	"$CAPLAB" shim "$L" host1 '{"cmd":"ping"}'
+if wait_until 10 "$CAPLAB" shim "$L" host1 '{"cmd":"ping"}'; then
+	ok "capshim restarted (answers on its socket)"
+else
+	not_ok "capshim restarted (answers on its socket)"
+	t_show "$HD/capshim.log"
+fi
 check_eq "restarted, capd away: host1 resumed mask 3" "$(mask host1)" 3
 check_eq "... not confirmed by capd" "$(jget "$(status "$L" host1)" "d['capability_confirmed']")" false
 check_eq "... from its last capability" \
