@@ -73,12 +73,29 @@ struct ct_entry {
 	uint32_t ack[2];		/* by direction: highest acknowledgment */
 };
 
+/*
+ * The last key looked up in one direction, its home slot and where it
+ * was: most packets belong to the flow just before them, and their home
+ * (a SipHash of the key) and slot need no new computing. The home is a
+ * function of the key alone, so a memo of it is always right; the slot is
+ * checked (still holding that key) before it is used, since entries move
+ * when others are removed.
+ */
+struct ct_memo {
+	struct ct_key key;
+	bool valid;
+	size_t home, slot;
+};
+
+enum { CT_MEMOS = 2 };			/* one per enum conntrack_dir */
+
 struct conntrack {
 	struct ct_entry *slot;
 	size_t mask, window, entries, quota;
 	uint32_t unconfirmed[CONNTRACK_PEERS_MAX];
 	uint64_t inserted, evicted, expired, full, removed;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
+	struct ct_memo memo[CT_MEMOS];	/* the last flow judged each way */
 };
 
 _Static_assert(sizeof(struct ct_key) == 38, "key without padding");
@@ -229,6 +246,36 @@ static struct ct_entry *find(struct conntrack *ct, const struct ct_key *k,
 		return &ct->slot[i];
 	}
 	return NULL;
+}
+
+/*
+ * find() through the direction's memo: the same key as last time skips
+ * the hash, and its slot, if it still holds the key, the probing. Sets
+ * *home for an insert.
+ */
+static struct ct_entry *lookup(struct conntrack *ct, unsigned dir, const struct ct_key *k,
+			       size_t *home, uint64_t now_ns)
+{
+	struct ct_memo *m = &ct->memo[dir % CT_MEMOS];
+	struct ct_entry *e;
+
+	if (m->valid && memcmp(&m->key, k, sizeof(*k)) == 0) {
+		struct ct_entry *hint = &ct->slot[m->slot & ct->mask];
+
+		*home = m->home;
+		if (hint->used && hint->expires_ns > now_ns &&
+		    memcmp(&hint->key, k, sizeof(*k)) == 0)
+			return hint;
+	} else {
+		*home = home_of(ct, k);
+		m->key = *k;
+		m->home = *home;
+		m->valid = true;
+	}
+	e = find(ct, k, *home, now_ns);
+	if (e)
+		m->slot = (size_t)(e - ct->slot);
+	return e;
 }
 
 /*
@@ -542,8 +589,7 @@ enum conntrack_verdict conntrack_judge(struct conntrack *ct, const struct inet_f
 	if (!trackable(f))
 		return allowed ? CT_PASS : CT_DENY;
 	d = make_key(&k, f->family, f->proto, &f->src, f->sport, &f->dst, f->dport);
-	home = home_of(ct, &k);
-	e = find(ct, &k, home, now_ns);
+	e = lookup(ct, dir, &k, &home, now_ns);
 	if (e && d == e->orig && !allowed) {
 		/* The opener lost the right: the flow ends here. */
 		slot_clear(ct, (size_t)(e - ct->slot));
