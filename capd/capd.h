@@ -150,6 +150,7 @@ struct capd_shim {
 	bool failing;			/* a failure was logged, not yet its end */
 	bool reachable;
 	char error[256];		/* the last failure, for logs and status */
+	struct capd_ev appear;		/* inotify: capshim's socket (re)appears */
 };
 
 struct capd_watch {
@@ -387,6 +388,9 @@ void capd_ctl_close(struct capd *d);
 void capd_shim_init(struct capd_shim *sh, const char *path, int timeout_ms);
 int capd_shim_request(struct capd *d, json_t *req, json_t **answer);
 void capd_shim_close(struct capd *d);
+/* Pushes at once when capshim's socket appears (inotify on its directory). */
+int capd_shim_watch_open(struct capd *d);
+void capd_shim_watch_close(struct capd *d);
 
 /* breakglass.c */
 bool capd_breakglass_user(const struct capd *d, const char *user, char *why,

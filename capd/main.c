@@ -457,6 +457,11 @@ int main(int argc, char **argv)
 		capd_log(LOG_WARNING, "watching %s: %s; token changes are seen on SIGHUP or "
 				      "publish only",
 			 d.cfg.dir, strerror(-ret));
+	ret = capd_shim_watch_open(&d);
+	if (ret < 0)
+		capd_log(LOG_WARNING, "watching for capshim's socket %s: %s; a restarted "
+				      "capshim gets the capability at the next tick",
+			 d.cfg.shim, strerror(-ret));
 	capd_log(LOG_INFO, "host %s (bit %u): %zu session%s, epoch %llu, mask %s; socket %s, "
 			   "capshim %s, on-invalid %s",
 		 d.trust.host_ok ? d.trust.host.name : "(no valid token)", d.trust.host.bit, d.table.n, d.table.n == 1 ? "" : "s",
@@ -480,6 +485,7 @@ int main(int argc, char **argv)
 out:
 	capd_ctl_close(&d);
 	capd_watch_close(&d);
+	capd_shim_watch_close(&d);
 	capd_shim_close(&d);
 	sessions_close(&d);
 	capd_audit_close(&d.audit);

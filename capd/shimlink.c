@@ -5,15 +5,21 @@
  *
  * The connection stays open between requests and sits in capd's epoll
  * set: capshim closing it (a restart, a crash) marks the link dirty, and
- * capd pushes the capability again as soon as capshim is back, because a
- * restarted capshim starts from the host grant alone.
+ * capd pushes the capability again as soon as capshim is back: an inotify
+ * watch on the socket's directory sees capshim's socket appear (capshim
+ * renames it into place once it listens), so capd does not wait for its
+ * next tick. A restarted capshim resumes its last capability meanwhile,
+ * but the sessions may have changed while it was away.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -31,6 +37,7 @@ void capd_shim_init(struct capd_shim *sh, const char *path, int timeout_ms)
 {
 	memset(sh, 0, sizeof(*sh));
 	sh->ev.fd = -1;
+	sh->appear.fd = -1;
 	sh->path = path;
 	sh->timeout_ms = timeout_ms;
 	sh->dirty = true;
@@ -63,6 +70,8 @@ static int connect_shim(struct capd *d)
 	struct capd_shim *sh = &d->shim;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct timeval tv = { sh->timeout_ms / 1000, (sh->timeout_ms % 1000) * 1000 };
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
 	int fd, ret;
 
 	if (strlen(sh->path) >= sizeof(sun.sun_path))
@@ -72,12 +81,18 @@ static int connect_shim(struct capd *d)
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
 	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
 		ret = -errno;
 		close(fd);
 		return ret;
+	}
+	/* The capability goes to root's capshim only, not to whoever took the name. */
+	if (cred.uid != 0 && cred.uid != geteuid()) {
+		close(fd);
+		return -EPERM;
 	}
 	sh->ev.fd = fd;
 	sh->ev.fn = on_event;
@@ -193,6 +208,72 @@ out:
 	if (ret < 0)
 		snprintf(sh->error, sizeof(sh->error), "%s: %s", sh->path,
 			 ret == -ETIMEDOUT ? "no answer in time" :
-			 ret == -EPROTO ? "answer is not one JSON object" : strerror(-ret));
+			 ret == -EPROTO ? "answer is not one JSON object" :
+			 ret == -EPERM ? "the socket is not root's: refused" : strerror(-ret));
 	return ret;
+}
+
+/* capshim's socket appeared (created or renamed into place): push now. */
+static void on_appear(struct capd *d, struct capd_ev *ev, uint32_t events)
+{
+	char buf[16 * (sizeof(struct inotify_event) + NAME_MAX + 1)]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	char copy[PATH_MAX];
+	const char *name;
+	bool seen = false;
+	ssize_t n;
+
+	snprintf(copy, sizeof(copy), "%s", d->shim.path);
+	name = basename(copy);
+	while ((n = read(ev->fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+
+			if ((e->mask & IN_Q_OVERFLOW) ||
+			    (e->len && strcmp(e->name, name) == 0))
+				seen = true;
+			p += sizeof(*e) + e->len;
+		}
+	}
+	if (!seen)
+		return;
+	capd_log(LOG_INFO, "capshim's socket %s appeared: pushing the capability",
+		 d->shim.path);
+	capd_shim_close(d);
+	d->shim.dirty = true;
+	capd_apply(d, false);
+}
+
+int capd_shim_watch_open(struct capd *d)
+{
+	struct capd_shim *sh = &d->shim;
+	char dir[PATH_MAX];
+	int fd, ret;
+
+	snprintf(dir, sizeof(dir), "%s", sh->path);
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (inotify_add_watch(fd, dirname(dir), IN_CREATE | IN_MOVED_TO) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	sh->appear.fd = fd;
+	sh->appear.fn = on_appear;
+	ret = capd_ev_add(d, &sh->appear, EPOLLIN);
+	if (ret < 0) {
+		close(fd);
+		sh->appear.fd = -1;
+	}
+	return ret;
+}
+
+void capd_shim_watch_close(struct capd *d)
+{
+	if (d->shim.appear.fd < 0)
+		return;
+	capd_ev_del(d, &d->shim.appear);
+	close(d->shim.appear.fd);
+	d->shim.appear.fd = -1;
 }

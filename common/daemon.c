@@ -17,18 +17,43 @@
 #include "daemon.h"
 #include "fileio.h"
 
-int daemon_unix_listen(const char *path, int backlog)
+/*
+ * The socket's directory: made 0755 if missing; refused unless root (or
+ * we) own it and nobody else may write it, since whoever may write there
+ * could put another socket in the daemon's place.
+ */
+static int socket_dir(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	char dir[sizeof(sun.sun_path)];
-	int fd, ret;
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
 
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
 	memcpy(dir, path, strlen(path) + 1);
 	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
 		return -errno;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)))
+		return -EPERM;
+	return 0;
+}
+
+int daemon_unix_listen_as(const char *path, int backlog, mode_t mode, gid_t gid)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char tmp[sizeof(sun.sun_path)];
+	mode_t old_mask;
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sun.sun_path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	ret = socket_dir(path);
+	if (ret < 0)
+		return ret;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -39,25 +64,38 @@ int daemon_unix_listen(const char *path, int backlog)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (unlink(path) < 0 && errno != ENOENT) {
+	/*
+	 * Bound and listening under a scratch name, then renamed into place:
+	 * the socket appears only once it answers (capd watches for it), and
+	 * born root-only (single-threaded daemons: the umask is ours).
+	 */
+	memcpy(sun.sun_path, tmp, strlen(tmp) + 1);
+	if (unlink(tmp) < 0 && errno != ENOENT) {
 		ret = -errno;
 		goto err_close;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		ret = -errno;
+	old_mask = umask(0177);
+	ret = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
+	umask(old_mask);
+	if (ret < 0)
 		goto err_close;
-	}
-	if (chmod(path, 0666) < 0 || listen(fd, backlog) < 0) {
+	if ((gid != (gid_t)-1 && chown(tmp, (uid_t)-1, gid) < 0) ||
+	    chmod(tmp, mode) < 0 || listen(fd, backlog) < 0 || rename(tmp, path) < 0) {
 		ret = -errno;
 		goto err_unlink;
 	}
 	return fd;
 
 err_unlink:
-	unlink(path);
+	unlink(tmp);
 err_close:
 	close(fd);
 	return ret;
+}
+
+int daemon_unix_listen(const char *path, int backlog)
+{
+	return daemon_unix_listen_as(path, backlog, 0666, (gid_t)-1);
 }
 
 int daemon_pidfile_write(const char *pidfile)
@@ -79,14 +117,22 @@ int daemon_detach(const char *pidfile)
 		_exit(0);
 	if (setsid() < 0)
 		return -errno;
+	/*
+	 * stdio must not stay on the terminal (a write there could block or
+	 * kill us with SIGPIPE/SIGTTOU): a failure here is a failure to start.
+	 */
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
+	if (fd < 0)
+		return -errno;
+	if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+		int ret = -errno;
+
 		if (fd > 2)
 			close(fd);
+		return ret;
 	}
+	if (fd > 2)
+		close(fd);
 	return pidfile ? daemon_pidfile_write(pidfile) : 0;
 }
 

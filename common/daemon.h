@@ -6,14 +6,20 @@
 #ifndef CAPTUN_COMMON_DAEMON_H
 #define CAPTUN_COMMON_DAEMON_H
 
+#include <sys/types.h>
+
 /*
  * Listens on the Unix stream socket path (mode 0666: the daemon decides
- * per request by the peer's credentials), making its directory if needed.
- * A socket a live daemon answers on is never taken over (-EADDRINUSE); a
- * stale one is replaced. Returns the non-blocking, close-on-exec
- * descriptor or -errno; on failure nothing is left at path.
+ * per request by the peer's credentials), making its directory (0755) if
+ * needed. The directory must be root's (or ours) and writable by nobody
+ * else, or -EPERM: whoever may write it could replace the socket. A socket
+ * a live daemon answers on is never taken over (-EADDRINUSE); a stale one
+ * is replaced. Returns the non-blocking, close-on-exec descriptor or
+ * -errno; on failure nothing is left at path.
  */
 int daemon_unix_listen(const char *path, int backlog);
+/* The same with the socket's mode and group (gid -1: left as it is). */
+int daemon_unix_listen_as(const char *path, int backlog, mode_t mode, gid_t gid);
 
 /* Writes this process's pid to pidfile, atomically. 0 or -errno. */
 int daemon_pidfile_write(const char *pidfile);

@@ -14,7 +14,6 @@
 
 #include <sodium.h>
 
-#include "fileio.h"
 #include "shim.h"
 
 /* Ed25519 over the context string and the message, in one pass. */
@@ -53,42 +52,6 @@ static void users_append(char *text, const char *name)
 	if (n > 0)
 		text[n++] = ',';
 	memcpy(text + n, name, strlen(name) + 1);
-}
-
-/* The epoch survives restarts so that a receiver never sees one reused. */
-int shim_epoch_load(struct shim *s)
-{
-	char path[4096];
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	unsigned long v = 0;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/epoch", s->cfg.dir);
-	ret = fileio_read(path, 64, &buf, &len);
-	if (ret == -ENOENT) {
-		s->cap.epoch = 0;
-		return 0;
-	}
-	if (ret < 0)
-		return ret;
-	if (sscanf((const char *)buf, "%lu", &v) != 1 || v > UINT32_MAX - 1) {
-		free(buf);
-		return -EINVAL;
-	}
-	free(buf);
-	s->cap.epoch = (uint32_t)v;
-	return 0;
-}
-
-static int epoch_save(struct shim *s)
-{
-	char path[4096], text[32];
-	int n;
-
-	snprintf(path, sizeof(path), "%s/epoch", s->cfg.dir);
-	n = snprintf(text, sizeof(text), "%u\n", s->cap.epoch);
-	return fileio_write_atomic(path, text, (size_t)n, 0644);
 }
 
 static bool put(uint8_t *msg, size_t *pos, const void *data, size_t len)
@@ -190,15 +153,18 @@ int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
 	}
 	next->msg_len = pos + WIRE_SIG_LEN;
 
+	/* On disk before anyone sees it: a restart neither reuses the epoch nor widens. */
+	ret = shim_cap_persist(s, next);
+	if (ret < 0) {
+		*err = "the capability could not be saved (DIR/capability)";
+		goto out;
+	}
 	s->cap = *next;
-	ret = epoch_save(s);
-	if (ret < 0)
-		shim_log(LOG_WARNING, "epoch %u not persisted: %s", s->cap.epoch,
-			 strerror(-ret));
 	if (s->mode && s->mode->cap_changed) {
 		s->mode->cap_changed(s);
 		goto out;
 	}
+	shim_recheck(s);
 	for (size_t i = 0; i < s->npeers; i++) {
 		struct peer *p = &s->peers[i];
 
@@ -376,6 +342,8 @@ static const char *announce_check(struct shim *s, struct peer *p,
 		}
 	}
 	cap_store(p, &c);
+	if (c.epoch == p->latest_epoch)
+		s->recheck_due = true;	/* once per loop turn, however many arrive */
 	shim_log(LOG_INFO, "peer %s: capability epoch %u mask bits %u users [%s]",
 		 p->name, epoch, mask_count(&announced), c.users);
 	return NULL;

@@ -220,6 +220,7 @@ static void on_tick(struct shim *s, struct shim_ev *ev, uint32_t events)
 	if (now - a->last_announce_ns > ANNOUNCE_EVERY_NS)
 		attach_net_announce_all(s);
 	shim_flows_tick(s);
+	shim_ctl_tick(s);
 }
 
 static int loop(struct shim *s)
@@ -430,7 +431,8 @@ int shim_attach_run(struct shim *s, const char *pidfile)
 		shim_log(LOG_ERR, "control socket %s: %s", s->cfg.control, strerror(-ret));
 		goto out_net;
 	}
-	if (shim_cap_set(s, NULL, NULL, 0, false, &err) < 0) {
+	/* The last capability enforced, or isolated; never wider (state.c). */
+	if (shim_cap_start(s, &err) < 0) {
 		shim_log(LOG_ERR, "initial capability: %s", err ? err : "failed");
 		goto out_ctl;
 	}

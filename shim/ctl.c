@@ -1,57 +1,94 @@
 /*
  * shim/ctl.c - capshim's control socket: a Unix stream socket speaking
- * JSON lines (one request object per line, one answer per line).
+ * JSON lines (one request object per line, one answer per line; the
+ * answers are ctlverbs.c's). It shares the only thread with the packets,
+ * so nothing here may ever wait on a client:
  *
- *   {"cmd":"status"}                       anyone: host, epoch, peers, drops
- *   {"cmd":"capability","users":[B64...],"isolate":false}
- *                                          root: set the capability from the
- *                                          user tokens of the open sessions
- *   {"cmd":"reload"}                       root: re-read tokens, revocations
- *   {"cmd":"publish","objects":[ARMORED]}  root: store if newer, send to peers
- *
- * capd/PROTOCOL.md is the full contract.
- *
- * The peer's credentials (SO_PEERCRED) decide what it may do. Lines are
- * bounded; a client that sends a longer one is answered and dropped.
+ *  - every client socket is non-blocking; answers go to a per-client
+ *    output queue flushed as the socket takes them (EPOLLOUT). A client
+ *    whose unsent answers would pass CTL_OUT_MAX has fallen behind and is
+ *    dropped, as capd drops one that does not read.
+ *  - requests are bounded: a line of CTL_LINE_MAX at most (a longer one
+ *    is answered with an error and the client dropped); at most
+ *    CTL_LINES_PER_TURN answers per client per turn of the event loop,
+ *    the rest waits for the next turn (an eventfd keeps the loop coming
+ *    back while answers are due); a non-root uid
+ *    gets CTL_RATE_PER_S requests a second (bursts of CTL_RATE_BURST)
+ *    over all its connections, beyond which its sockets are not read
+ *    until the budget refills (shim_ctl_tick), and CTL_CLIENTS_PER_UID
+ *    connections at once. Root (capd) is never throttled and always gets
+ *    a slot: when all CTL_CLIENTS are taken, the non-root client idle the
+ *    longest gives its slot up.
+ *  - the socket is mode CTL_MODE_DEFAULT (root and the control group,
+ *    by default "captun" if it exists) unless --control-mode says
+ *    otherwise, in a directory only root may write (common/daemon.c), so
+ *    that no local user can put another socket in its place; SO_PEERCRED
+ *    decides per request what a client may do.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sodium.h>
 
-#include "armor.h"
 #include "daemon.h"
 #include "shim.h"
 
+#define NS UINT64_C(1000000000)
+
 enum ctl_limit {
-	CTL_CLIENTS = 16,
+	CTL_CLIENTS = 32,
+	CTL_CLIENTS_PER_UID = 4,	/* non-root */
 	CTL_LINE_MAX = 256 * 1024,
-	CTL_SEND_TIMEOUT_MS = 1000,
+	CTL_OUT_MAX = 4 << 20,		/* unsent answers per client */
+	CTL_RATE_PER_S = 20,		/* requests of a non-root uid */
+	CTL_RATE_BURST = 40,
 	CTL_BACKLOG = 16,
+	CTL_READ_CHUNK = 64 * 1024,
+	CTL_LINES_PER_TURN = 4,		/* answers per client per loop turn */
 };
 
 struct ctl_client {
 	struct shim_ev ev;		/* first: the loop hands us this pointer */
 	bool in_use;
+	bool closing;			/* close once the output is flushed */
+	bool throttled;			/* its uid's budget is spent: not read */
 	uid_t uid;
-	char *buf;
-	size_t len;
+	uint32_t events;		/* what epoll watches for it */
+	uint64_t active_ns;
+	char *in;			/* a partial request line, CTL_LINE_MAX */
+	size_t in_len;
+	char *out;			/* unsent answers */
+	size_t out_off, out_len, out_cap;
+};
+
+/* A non-root uid's request budget, shared by its connections. */
+struct ctl_uid {
+	uid_t uid;
+	unsigned conns;
+	uint64_t tokens_ns, last_ns;
 };
 
 struct ctl {
 	struct shim_ev listen;
+	struct shim_ev pending;		/* eventfd: readable while lines wait */
 	struct ctl_client clients[CTL_CLIENTS];
+	struct ctl_uid uids[CTL_CLIENTS];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uint64_t dropped;		/* clients dropped for falling behind */
+};
+
+enum {
+	TOKEN_NS = NS / CTL_RATE_PER_S,
+	TOKENS_MAX_NS = TOKEN_NS * CTL_RATE_BURST,
 };
 
 int shim_ev_add(struct shim *s, struct shim_ev *ev)
@@ -61,38 +98,144 @@ int shim_ev_add(struct shim *s, struct shim_ev *ev)
 	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev->fd, &e) < 0 ? -errno : 0;
 }
 
-static void client_close(struct shim *s, struct ctl_client *c)
+static struct ctl_uid *uid_find(struct ctl *ctl, uid_t uid)
 {
-	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->ev.fd, NULL);
-	close(c->ev.fd);
-	free(c->buf);
-	memset(c, 0, sizeof(*c));
-	c->ev.fd = -1;
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		if (ctl->uids[i].conns && ctl->uids[i].uid == uid)
+			return &ctl->uids[i];
+	return NULL;
 }
 
-static void reply(struct ctl_client *c, json_t *obj)
+/* Takes one request from uid's budget; root's is unbounded. */
+static bool uid_spend(struct ctl *ctl, uid_t uid, uint64_t now)
 {
-	struct timeval tv = { CTL_SEND_TIMEOUT_MS / 1000,
-			      (CTL_SEND_TIMEOUT_MS % 1000) * 1000 };
+	struct ctl_uid *u = uid == 0 ? NULL : uid_find(ctl, uid);
+	uint64_t earned;
+
+	if (!u)
+		return true;
+	earned = now - u->last_ns;
+	u->tokens_ns = earned >= TOKENS_MAX_NS - u->tokens_ns ? TOKENS_MAX_NS :
+		       u->tokens_ns + earned;
+	u->last_ns = now;
+	if (u->tokens_ns < TOKEN_NS)
+		return false;
+	u->tokens_ns -= TOKEN_NS;
+	return true;
+}
+
+static void watch(struct shim *s, struct ctl_client *c, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.ptr = &c->ev };
+
+	if (events != c->events && epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->ev.fd, &e) == 0)
+		c->events = events;
+}
+
+/* An event epoll reported before its client was closed, in the same batch. */
+static void stale_event(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+}
+
+/*
+ * The slot is left with a handler that does nothing: the loop may still
+ * hold an event of this client from the same epoll_wait (another handler
+ * of that batch closed it).
+ */
+static void client_close(struct shim *s, struct ctl_client *c)
+{
+	struct ctl_uid *u = c->uid == 0 ? NULL : uid_find(s->ctl, c->uid);
+
+	if (u && --u->conns == 0)
+		memset(u, 0, sizeof(*u));
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->ev.fd, NULL);
+	close(c->ev.fd);
+	free(c->in);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->ev.fd = -1;
+	c->ev.fn = stale_event;
+}
+
+/* Sends what the socket takes now; false if the client is gone. */
+static bool flush_out(struct shim *s, struct ctl_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->ev.fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			client_close(s, c);
+			return false;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out_len) {
+		c->out_off = c->out_len = 0;
+		if (c->closing) {
+			client_close(s, c);
+			return false;
+		}
+	}
+	watch(s, c, (c->throttled || c->closing ? 0 : EPOLLIN) |
+		    (c->out_len ? EPOLLOUT : 0));
+	return true;
+}
+
+/*
+ * Queues one answer line (the reference is taken) and sends what it can.
+ * A client whose queue would pass CTL_OUT_MAX is dropped: false.
+ */
+static bool reply(struct shim *s, struct ctl_client *c, json_t *obj)
+{
 	char *text = json_dumps(obj, JSON_COMPACT);
-	size_t len, off = 0;
+	size_t len;
 
 	json_decref(obj);
 	if (!text)
-		return;
-	len = strlen(text);
-	text[len++] = '\n';	/* over the NUL: one line on the wire */
-	fcntl(c->ev.fd, F_SETFL, fcntl(c->ev.fd, F_GETFL) & ~O_NONBLOCK);
-	setsockopt(c->ev.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (off < len) {
-		ssize_t n = send(c->ev.fd, text + off, len - off, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			break;
-		off += (size_t)n;
+		text = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
+	if (!text) {
+		client_close(s, c);
+		return false;
 	}
-	fcntl(c->ev.fd, F_SETFL, fcntl(c->ev.fd, F_GETFL) | O_NONBLOCK);
+	len = strlen(text);
+	if (c->out_len - c->out_off + len + 1 > CTL_OUT_MAX) {
+		free(text);
+		s->ctl->dropped++;
+		shim_log(LOG_WARNING, "control client (uid %u) dropped: it does not read "
+			 "its answers", (unsigned)c->uid);
+		client_close(s, c);
+		return false;
+	}
+	if (c->out_off && c->out_len + len + 1 > c->out_cap) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_len + len + 1 > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *nb;
+
+		while (cap < c->out_len + len + 1)
+			cap *= 2;
+		nb = realloc(c->out, cap);
+		if (!nb) {
+			free(text);
+			client_close(s, c);
+			return false;
+		}
+		c->out = nb;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, text, len);
+	c->out[c->out_len + len] = '\n';
+	c->out_len += len + 1;
 	free(text);
+	return flush_out(s, c);
 }
 
 static json_t *error(const char *msg)
@@ -100,306 +243,135 @@ static json_t *error(const char *msg)
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
-static json_t *mask_json(const struct mask *m)
+/* Wakes the loop for answers still due (see on_pending). */
+static void mark_pending(struct shim *s)
 {
-	char buf[4096];
+	uint64_t one = 1;
 
-	mask_format(m, buf, sizeof(buf));
-	return json_string(buf);
-}
-
-static json_t *peer_json(struct shim *s, struct peer *p)
-{
-	const struct peer_cap *cap = NULL;
-	char ep[INET6_ADDRSTRLEN + 8] = "";
-	json_t *o;
-
-	for (int i = 0; i < SHIM_CAP_EPOCHS; i++)
-		if (p->caps[i].valid && p->caps[i].epoch == p->latest_epoch)
-			cap = &p->caps[i];
-	if (p->endpoint_len) {
-		struct inet_flow dummy;
-		char a[INET6_ADDRSTRLEN];
-
-		memset(&dummy, 0, sizeof(dummy));
-		if (p->endpoint.ss_family == AF_INET) {
-			const struct sockaddr_in *sin = (const struct sockaddr_in *)&p->endpoint;
-
-			inet_addr_from4(&dummy.src, &sin->sin_addr);
-			snprintf(ep, sizeof(ep), "%s:%u",
-				 inet_addr_str(&dummy.src, a, sizeof(a)), ntohs(sin->sin_port));
-		} else {
-			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&p->endpoint;
-
-			snprintf(ep, sizeof(ep), "[%s]:%u",
-				 inet_addr_str(&sin6->sin6_addr, a, sizeof(a)),
-				 ntohs(sin6->sin6_port));
-		}
-	}
-	o = json_pack("{s:s, s:i, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		      "name", p->name, "bit", p->bit, "endpoint", ep,
-		      "session", shim_session_send(p, shim_now_ns()) != NULL,
-		      "handshake_pending", p->hs_pending,
-		      "last_handshake_ms_ago",
-		      p->last_handshake_ns ?
-		      (json_int_t)((shim_now_ns() - p->last_handshake_ns) / 1000000) :
-		      (json_int_t)-1,
-		      "rx_packets", (json_int_t)p->c.rx_packets,
-		      "rx_bytes", (json_int_t)p->c.rx_bytes,
-		      "tx_packets", (json_int_t)p->c.tx_packets,
-		      "tx_bytes", (json_int_t)p->c.tx_bytes,
-		      "rx_denied", (json_int_t)p->c.rx_denied,
-		      "tx_denied", (json_int_t)p->c.tx_denied,
-		      "handshakes", (json_int_t)p->c.handshakes);
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "denied_reported",
-			    json_integer((json_int_t)p->c.denied_reported));
-	json_object_set_new(o, "cookies_received",
-			    json_integer((json_int_t)p->c.cookies_received));
-	json_object_set_new(o, "epoch", json_integer(cap ? cap->epoch : 0));
-	json_object_set_new(o, "mask", cap ? mask_json(&cap->mask) : json_null());
-	json_object_set_new(o, "users", json_string(cap ? cap->users : ""));
-	json_object_set_new(o, "reaches_us",
-			    json_boolean(cap && mask_bit_test(&cap->mask, s->self.bit)));
-	json_object_set_new(o, "we_reach",
-			    json_boolean(mask_bit_test(&s->cap.mask, p->bit)));
-	return o;
-}
-
-static json_t *status(struct shim *s)
-{
-	struct conntrack_stats cs;
-	json_t *o, *peers, *drops;
-
-	conntrack_stats_get(s->ct, &cs);
-	peers = json_array();
-	drops = json_object();
-	for (size_t i = 0; i < s->npeers; i++)
-		json_array_append_new(peers, peer_json(s, &s->peers[i]));
-	for (int d = 0; d < DROP_COUNT; d++)
-		json_object_set_new(drops, shim_drop_name(d), json_integer((json_int_t)s->drops[d]));
-	o = json_pack("{s:b, s:s, s:i, s:s, s:I, s:o, s:s, s:b, s:b, s:o, s:o, s:{s:I, s:I}}",
-		      "ok", 1, "host", s->self.name, "bit", s->self.bit,
-		      "interface", s->tun.name, "epoch", (json_int_t)s->cap.epoch,
-		      "mask", mask_json(&s->cap.mask), "users", s->cap.users,
-		      "strict", s->cfg.strict, "offload", s->tun.vnet,
-		      "peers", peers, "drops", drops,
-		      "conntrack", "entries", (json_int_t)cs.entries,
-		      "capacity", (json_int_t)cs.capacity);
-	if (o) {
-		json_object_set_new(o, "handshakes", json_pack(
-			"{s:I, s:b, s:I, s:I, s:I}", "queued", (json_int_t)s->hsq.len,
-			"under_load", shim_now_ns() < s->hsq.under_load_until_ns,
-			"cookies_sent", (json_int_t)s->hsq.cookies_sent,
-			"budget_allowed", (json_int_t)s->rl.allowed,
-			"budget_refused", (json_int_t)s->rl.refused));
-		json_object_set_new(o, "flows", shim_flows_status(s));
-		json_object_set_new(o, "nfqueue", shim_queue_status(s));
-	}
-	if (o && s->xdp_counters) {
-		uint64_t v[16];
-		const char *names[16];
-		int n = s->xdp_counters(s, v, names, 16);
-		json_t *x = json_object();
-
-		for (int i = 0; i < n; i++)
-			json_object_set_new(x, names[i], json_integer((json_int_t)v[i]));
-		json_object_set_new(o, "xdp", x);
-	}
-	return o ? o : error("out of memory");
-}
-
-/* Sets the capability from base64 user tokens; root only. */
-static json_t *capability(struct shim *s, struct ctl_client *c, json_t *req)
-{
-	json_t *users = json_object_get(req, "users"), *u;
-	json_t *iso = json_object_get(req, "isolate");
-	uint8_t *bins[PROTO_ANNOUNCE_USERS_MAX];
-	size_t lens[PROTO_ANNOUNCE_USERS_MAX], i, n = 0;
-	const char *err = NULL;
-	json_t *ans;
-	int ret;
-
-	if (c->uid != 0)
-		return error("permission denied: only root may set the capability");
-	if (!json_is_array(users))
-		return error("'users' must be a list of base64 user tokens");
-	if (iso && !json_is_boolean(iso))
-		return error("'isolate' must be true or false");
-	if (json_array_size(users) > PROTO_ANNOUNCE_USERS_MAX)
-		return error("too many users");
-	json_array_foreach(users, i, u) {
-		const char *b64 = json_string_value(u);
-		size_t len = 0;
-
-		bins[n] = malloc(WIRE_TOKEN_MAX);
-		if (!b64 || !bins[n] ||
-		    sodium_base642bin(bins[n], WIRE_TOKEN_MAX, b64, strlen(b64), NULL,
-				      &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
-			free(bins[n]);
-			ans = error("a user token is not valid base64");
-			goto out;
-		}
-		lens[n++] = len;
-	}
-	ret = shim_cap_set(s, (const uint8_t *const *)bins, lens, (unsigned)n,
-			   json_is_true(iso), &err);
-	if (ret < 0) {
-		char msg[256];
-
-		snprintf(msg, sizeof(msg), "capability refused: %s", err ? err : strerror(-ret));
-		ans = error(msg);
-		goto out;
-	}
-	ans = json_pack("{s:b, s:I, s:o, s:s, s:b}", "ok", 1, "epoch",
-			(json_int_t)s->cap.epoch, "mask", mask_json(&s->cap.mask),
-			"users", s->cap.users, "isolated", s->cap.isolated);
-out:
-	for (i = 0; i < n; i++)
-		free(bins[i]);
-	return ans;
-}
-
-static json_t *reload(struct shim *s, struct ctl_client *c)
-{
-	char report[1024];
-	int ret;
-
-	if (c->uid != 0)
-		return error("permission denied: only root may reload");
-	ret = shim_reload(s, report, sizeof(report));
-	if (ret < 0) {
-		char msg[1200];
-
-		snprintf(msg, sizeof(msg), "reload failed: %s%s%s", strerror(-ret),
-			 report[0] ? "; " : "", report);
-		return error(msg);
-	}
-	return json_pack("{s:b, s:I, s:o, s:s}", "ok", 1, "epoch",
-			 (json_int_t)s->cap.epoch, "mask", mask_json(&s->cap.mask),
-			 "report", report);
+	if (write(s->ctl->pending.fd, &one, sizeof(one)) != sizeof(one))
+		shim_log(LOG_ERR, "control socket: eventfd: %s", strerror(errno));
 }
 
 /*
- * Armored signed objects: stored if newer, then sent to every peer.
- * Tokens go before revocation lists, so that a peer has a host's new
- * token before the list that revokes its old one: otherwise it would cut
- * that host off for a moment and drop its sessions.
+ * Answers up to CTL_LINES_PER_TURN complete lines of the input buffer
+ * while the client's uid has budget; false if the client is gone. What is
+ * left waits: for more bytes (a partial line), for the budget (throttled,
+ * shim_ctl_tick) or for the next turn (pending).
  */
-static json_t *publish(struct shim *s, struct ctl_client *c, json_t *req)
+static bool serve(struct shim *s, struct ctl_client *c)
 {
-	json_t *objs = json_object_get(req, "objects"), *o;
-	size_t i, accepted = 0, stored_n = 0;
-	uint8_t *bin;
-	int peers = 0;
-
-	if (c->uid != 0)
-		return error("permission denied: only root may publish");
-	if (!json_is_array(objs))
-		return error("'objects' must be a list of armored tokens or revocation lists");
-	bin = malloc(PROTO_CONTROL_MAX);
-	if (!bin)
-		return error("out of memory");
-	for (int pass = 0; pass < 2; pass++) {
-		json_array_foreach(objs, i, o) {
-			const char *text = json_string_value(o), *why = NULL;
-			size_t len = 0;
-			bool stored = false;
-
-			if (!text || !armor_decode(text, strlen(text), NULL, NULL, bin,
-						   PROTO_CONTROL_MAX - sizeof(struct proto_object),
-						   &len) || len < 2) {
-				free(bin);
-				return error("an object is not armored text (or is too large)");
-			}
-			if ((bin[1] == WIRE_TYPE_REVOCATION) != (pass == 1))
-				continue;
-			if (shim_object_accept(s, bin, len, &stored, &why) < 0) {
-				char msg[256];
-
-				free(bin);
-				snprintf(msg, sizeof(msg), "object %zu refused: %s", i, why);
-				return error(msg);
-			}
-			accepted++;
-			stored_n += stored;
-			peers = shim_publish(s, bin, len, NULL);
-		}
-	}
-	free(bin);
-	if (stored_n) {
-		char report[1024];
-
-		shim_reload(s, report, sizeof(report));
-	}
-	return json_pack("{s:b, s:I, s:I, s:i}", "ok", 1, "accepted",
-			 (json_int_t)accepted, "stored", (json_int_t)stored_n,
-			 "peers", peers < 0 ? 0 : peers);
-}
-
-static void request(struct shim *s, struct ctl_client *c, const char *line, size_t len)
-{
-	json_error_t jerr;
-	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *ans;
-	const char *cmd;
-
-	if (!req || !json_is_object(req)) {
-		reply(c, error("malformed request: expected one JSON object per line"));
-		json_decref(req);
-		return;
-	}
-	cmd = json_string_value(json_object_get(req, "cmd"));
-	if (!cmd)
-		ans = error("missing \"cmd\"");
-	else if (strcmp(cmd, "status") == 0)
-		ans = s->mode && s->mode->status ? s->mode->status(s) : status(s);
-	else if (strcmp(cmd, "capability") == 0)
-		ans = capability(s, c, req);
-	else if (strcmp(cmd, "reload") == 0)
-		ans = reload(s, c);
-	else if (strcmp(cmd, "publish") == 0)
-		ans = publish(s, c, req);
-	else if (strncmp(cmd, "queue_", 6) == 0 && (strcmp(cmd, "queue_hello") == 0 ||
-		 strcmp(cmd, "queue_verdict") == 0 || strcmp(cmd, "queue_denied") == 0))
-		ans = shim_queue_request(s, c->uid, cmd, req);
-	else if (strcmp(cmd, "ping") == 0)
-		ans = json_pack("{s:b}", "ok", 1);
-	else
-		ans = error("unknown cmd; known: status, capability, reload, publish, ping");
-	json_decref(req);
-	reply(c, ans);
-}
-
-static void client_readable(struct shim *s, struct shim_ev *ev, uint32_t events)
-{
-	struct ctl_client *c = (struct ctl_client *)ev;
+	unsigned done = 0;
 	char *nl;
 
-	for (;;) {
-		ssize_t n;
+	while ((nl = memchr(c->in, '\n', c->in_len))) {
+		size_t l = (size_t)(nl - c->in);
 
-		if (c->len == CTL_LINE_MAX) {
-			reply(c, error("request line too long"));
-			client_close(s, c);
-			return;
+		if (done == CTL_LINES_PER_TURN) {
+			mark_pending(s);
+			return true;
 		}
-		n = recv(c->ev.fd, c->buf + c->len, CTL_LINE_MAX - c->len, 0);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			client_close(s, c);
-			return;
+		if (!uid_spend(s->ctl, c->uid, shim_now_ns())) {
+			c->throttled = true;
+			watch(s, c, c->out_len ? EPOLLOUT : 0);
+			return true;
 		}
-		if (n < 0)
-			break;
-		c->len += (size_t)n;
-		while ((nl = memchr(c->buf, '\n', c->len))) {
-			size_t l = (size_t)(nl - c->buf);
-
-			request(s, c, c->buf, l);
-			memmove(c->buf, nl + 1, c->len - l - 1);
-			c->len -= l + 1;
-		}
+		if (!reply(s, c, shim_ctl_answer(s, c->uid, c->in, l)))
+			return false;
+		memmove(c->in, nl + 1, c->in_len - l - 1);
+		c->in_len -= l + 1;
+		done++;
 	}
+	c->throttled = false;
+	return true;
+}
+
+static bool has_line(const struct ctl_client *c)
+{
+	return memchr(c->in, '\n', c->in_len) != NULL;
+}
+
+/* Answers due from earlier turns, a few per client. */
+static void on_pending(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+	struct ctl *ctl = s->ctl;
+	uint64_t n;
+
+	if (read(ev->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		shim_log(LOG_ERR, "control socket: eventfd: %s", strerror(errno));
+	for (int i = 0; i < CTL_CLIENTS; i++) {
+		struct ctl_client *c = &ctl->clients[i];
+
+		if (c->in_use && !c->throttled && !c->closing && has_line(c))
+			serve(s, c);
+	}
+}
+
+static void client_event(struct shim *s, struct shim_ev *ev, uint32_t events)
+{
+	struct ctl_client *c = (struct ctl_client *)ev;
+	size_t room;
+	ssize_t n;
+
+	if (!c->in_use)
+		return;
+
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
+		client_close(s, c);
+		return;
+	}
+	if ((events & EPOLLOUT) && !flush_out(s, c))
+		return;
+	if (!(events & EPOLLIN) || c->throttled || c->closing)
+		return;
+	c->active_ns = shim_now_ns();
+	/* Lines already here first: the socket is read only when none is whole. */
+	if (has_line(c)) {
+		serve(s, c);
+		return;
+	}
+	room = CTL_LINE_MAX - c->in_len;
+	if (room == 0) {
+		c->closing = true;
+		reply(s, c, error("request line too long"));
+		return;
+	}
+	do {
+		n = recv(c->ev.fd, c->in + c->in_len, room < CTL_READ_CHUNK ? room :
+			 CTL_READ_CHUNK, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		client_close(s, c);
+		return;
+	}
+	c->in_len += (size_t)n;
+	serve(s, c);
+}
+
+/* The slot a new client of uid may take, or NULL (then it is refused). */
+static struct ctl_client *slot_for(struct shim *s, uid_t uid)
+{
+	struct ctl *ctl = s->ctl;
+	struct ctl_client *idlest = NULL;
+	struct ctl_uid *u = uid_find(ctl, uid);
+
+	if (uid != 0 && u && u->conns >= CTL_CLIENTS_PER_UID)
+		return NULL;
+	for (int i = 0; i < CTL_CLIENTS; i++) {
+		struct ctl_client *c = &ctl->clients[i];
+
+		if (!c->in_use)
+			return c;
+		if (c->uid != 0 && (!idlest || c->active_ns < idlest->active_ns))
+			idlest = c;
+	}
+	if (uid != 0 || !idlest)
+		return NULL;
+	shim_log(LOG_NOTICE, "control socket full: uid %u's idle client gives its slot "
+		 "to root", (unsigned)idlest->uid);
+	client_close(s, idlest);
+	return idlest;
 }
 
 static void accept_client(struct shim *s, struct shim_ev *ev, uint32_t events)
@@ -407,36 +379,74 @@ static void accept_client(struct shim *s, struct shim_ev *ev, uint32_t events)
 	struct ctl *ctl = s->ctl;
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	struct ctl_client *c = NULL;
+	struct ctl_client *c;
+	struct ctl_uid *u;
 	int fd;
 
 	fd = accept4(ev->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	for (int i = 0; i < CTL_CLIENTS; i++)
-		if (!ctl->clients[i].in_use) {
-			c = &ctl->clients[i];
-			break;
-		}
-	if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+	    !(c = slot_for(s, cred.uid))) {
 		close(fd);
 		return;
 	}
-	c->buf = malloc(CTL_LINE_MAX);
-	if (!c->buf) {
+	u = cred.uid == 0 ? NULL : uid_find(ctl, cred.uid);
+	if (cred.uid != 0 && !u) {
+		for (int i = 0; i < CTL_CLIENTS && !u; i++)
+			if (ctl->uids[i].conns == 0) {
+				u = &ctl->uids[i];
+				u->uid = cred.uid;
+				u->tokens_ns = TOKENS_MAX_NS;
+				u->last_ns = shim_now_ns();
+			}
+	}
+	c->in = malloc(CTL_LINE_MAX);
+	if (!c->in || (cred.uid != 0 && !u)) {
+		free(c->in);
+		c->in = NULL;
 		close(fd);
 		return;
 	}
+	if (u)
+		u->conns++;
 	c->in_use = true;
 	c->uid = cred.uid;
-	c->len = 0;
+	c->active_ns = shim_now_ns();
 	c->ev.fd = fd;
-	c->ev.fn = client_readable;
+	c->ev.fn = client_event;
+	c->events = EPOLLIN;
 	if (shim_ev_add(s, &c->ev) < 0)
 		client_close(s, c);
 }
 
-/* Listens on path (never stealing it from a live capshim). */
+void shim_ctl_tick(struct shim *s)
+{
+	/* Throttled clients whose uid's budget has refilled go on. */
+	struct ctl *ctl = s->ctl;
+
+	if (!ctl)
+		return;
+	for (int i = 0; i < CTL_CLIENTS; i++) {
+		struct ctl_client *c = &ctl->clients[i];
+
+		if (!c->in_use || !c->throttled)
+			continue;
+		c->throttled = false;
+		if (!serve(s, c) || c->throttled)
+			continue;
+		watch(s, c, EPOLLIN | (c->out_len ? EPOLLOUT : 0));
+	}
+}
+
+/* The control group: "captun" if the system has one, else root's. */
+static gid_t control_gid(const char *name)
+{
+	struct group *g = getgrnam(name ? name : "captun");
+
+	return g ? g->gr_gid : 0;
+}
+
 int shim_ctl_open(struct shim *s, const char *path)
 {
 	struct ctl *ctl;
@@ -444,10 +454,13 @@ int shim_ctl_open(struct shim *s, const char *path)
 
 	if (strlen(path) >= sizeof(ctl->path))
 		return -ENAMETOOLONG;
+	if (s->cfg.control_group && !getgrnam(s->cfg.control_group))
+		return -ENOENT;
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return -ENOMEM;
-	fd = daemon_unix_listen(path, CTL_BACKLOG);
+	fd = daemon_unix_listen_as(path, CTL_BACKLOG, s->cfg.control_mode,
+				   control_gid(s->cfg.control_group));
 	if (fd < 0) {
 		free(ctl);
 		return fd;
@@ -455,12 +468,22 @@ int shim_ctl_open(struct shim *s, const char *path)
 	memcpy(ctl->path, path, strlen(path) + 1);
 	ctl->listen.fd = fd;
 	ctl->listen.fn = accept_client;
+	ctl->pending.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ctl->pending.fn = on_pending;
+	for (int i = 0; i < CTL_CLIENTS; i++) {
+		ctl->clients[i].ev.fd = -1;
+		ctl->clients[i].ev.fn = stale_event;
+	}
 	s->ctl = ctl;
-	ret = shim_ev_add(s, &ctl->listen);
+	ret = ctl->pending.fd < 0 ? -errno : shim_ev_add(s, &ctl->listen);
+	if (ret == 0)
+		ret = shim_ev_add(s, &ctl->pending);
 	if (ret < 0) {
 		s->ctl = NULL;
 		unlink(path);
 		close(fd);
+		if (ctl->pending.fd >= 0)
+			close(ctl->pending.fd);
 		free(ctl);
 	}
 	return ret;
@@ -476,7 +499,13 @@ void shim_ctl_close(struct shim *s)
 		if (ctl->clients[i].in_use)
 			client_close(s, &ctl->clients[i]);
 	close(ctl->listen.fd);
+	close(ctl->pending.fd);
 	unlink(ctl->path);
 	free(ctl);
 	s->ctl = NULL;
+}
+
+uint64_t shim_ctl_dropped(const struct shim *s)
+{
+	return s->ctl ? s->ctl->dropped : 0;
 }

@@ -38,6 +38,9 @@ static const char *const drop_names[DROP_COUNT] = {
 	[DROP_TX_NO_SESSION] = "tx_no_session",
 	[DROP_TX_MALFORMED] = "tx_malformed",
 	[DROP_TX_SEND_ERROR] = "tx_send_error",
+	[DROP_RX_TUN_ERROR] = "rx_tun_error",
+	[DROP_RX_ICMP_UNRELATED] = "rx_icmp_unrelated",
+	[DROP_TX_ICMP_UNRELATED] = "tx_icmp_unrelated",
 };
 
 const char *shim_drop_name(enum shim_drop d)

@@ -427,6 +427,9 @@ static bool parse_l4(const uint8_t *p, size_t n, bool more, struct inet_flow *f)
 		if (doff < TCP_HDR || doff > n)
 			return false;
 		f->tcp_flags = p[13];
+		f->tcp_seq = get32(p + 4);
+		f->tcp_ack = get32(p + 8);
+		f->tcp_len = (uint16_t)(n - doff);
 		break;
 	case IPPROTO_UDP:
 		if (n < UDP_HDR)
@@ -621,10 +624,9 @@ static size_t build_rst(const uint8_t *pkt, const struct inet_flow *g,
 			const struct layout *ly, uint8_t *out)
 {
 	const uint8_t *th = pkt + ly->l4_off;
-	size_t doff = (size_t)(th[12] >> 4) * 4, hl;
-	uint32_t seq = 0, ack = 0, seglen, sum;
+	size_t doff = (size_t)(th[12] >> 4) * 4;
+	uint32_t seq = 0, ack = 0, seglen;
 	uint8_t flags = th[13], rflags;
-	uint8_t *tcp;
 
 	if ((flags & TCPF_RST) || ly->more)
 		return 0;
@@ -637,16 +639,26 @@ static size_t build_rst(const uint8_t *pkt, const struct inet_flow *g,
 		ack = get32(th + 4) + seglen;
 		rflags = TCPF_RST | TCPF_ACK;
 	}
-	hl = put_ip(out, g->family, &g->dst, &g->src, IPPROTO_TCP, TCP_HDR, true);
-	tcp = out + hl;
+	return inet_rst(g->family, &g->dst, g->dport, &g->src, g->sport, seq, ack,
+			rflags, out);
+}
+
+size_t inet_rst(uint8_t family, const struct in6_addr *src, uint16_t sport,
+		const struct in6_addr *dst, uint16_t dport, uint32_t seq, uint32_t ack,
+		uint8_t flags, uint8_t *out)
+{
+	size_t hl = put_ip(out, family, src, dst, IPPROTO_TCP, TCP_HDR, true);
+	uint8_t *tcp = out + hl;
+	uint32_t sum;
+
 	memset(tcp, 0, TCP_HDR);
-	put16(tcp, g->dport);
-	put16(tcp + 2, g->sport);
+	put16(tcp, sport);
+	put16(tcp + 2, dport);
 	put32(tcp + 4, seq);
 	put32(tcp + 8, ack);
 	tcp[12] = (TCP_HDR / 4) << 4;
-	tcp[13] = rflags;
-	sum = pseudo_sum(g->family, &g->dst, &g->src, IPPROTO_TCP, TCP_HDR);
+	tcp[13] = flags;
+	sum = pseudo_sum(family, src, dst, IPPROTO_TCP, TCP_HDR);
 	put16(tcp + 16, inet_csum_fold(inet_csum_add(sum, tcp, TCP_HDR)));
 	return hl + TCP_HDR;
 }

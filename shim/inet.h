@@ -27,6 +27,8 @@ struct inet_flow {
 	uint8_t family;			/* AF_INET or AF_INET6 */
 	uint8_t proto;			/* IPPROTO_*, after IPv6 extension headers */
 	uint8_t tcp_flags;		/* TCP only */
+	uint32_t tcp_seq, tcp_ack;	/* TCP only, host order */
+	uint16_t tcp_len;		/* TCP payload bytes in this packet */
 	uint8_t icmp_type, icmp_code;	/* ICMP / ICMPv6 only */
 	bool fragment;			/* a non-first fragment: no ports */
 	bool df;			/* IPv4 don't-fragment; always true for IPv6 */
@@ -81,6 +83,15 @@ size_t inet_reject(const uint8_t *pkt, size_t len, const struct inet_flow *f,
 		   uint8_t *out);
 
 /*
+ * A TCP segment src:sport -> dst:dport with seq, ack and flags (RST, or
+ * RST|ACK) and no payload, checksums filled in, into out (INET_REJECT_MAX
+ * bytes); src and dst as struct inet_flow holds them. Its length.
+ */
+size_t inet_rst(uint8_t family, const struct in6_addr *src, uint16_t sport,
+		const struct in6_addr *dst, uint16_t dport, uint32_t seq, uint32_t ack,
+		uint8_t flags, uint8_t *out);
+
+/*
  * ICMP frag-needed (IPv4 with DF) / ICMPv6 packet too big, with mtu.
  * Same rules and quoting as inet_reject (for any protocol, TCP too); 0
  * for IPv4 without DF, mtu below 68 (IPv4) or 1280 (IPv6); an IPv4 mtu
@@ -88,6 +99,16 @@ size_t inet_reject(const uint8_t *pkt, size_t len, const struct inet_flow *f,
  */
 size_t inet_too_big(const uint8_t *pkt, size_t len, const struct inet_flow *f,
 		    unsigned mtu, uint8_t *out);
+
+/*
+ * Splits pkt, an IPv4 packet without DF and without options longer than
+ * mtu, into fragments of at most mtu bytes (fragment.c), built one at a
+ * time in scratch (mtu bytes) and handed to emit. Returns the number of
+ * fragments, -EINVAL for a packet it does not split (IPv6, DF set,
+ * options, not longer than mtu, mtu below 28), or what emit returned.
+ */
+int inet_fragment4(const uint8_t *pkt, size_t len, unsigned mtu, uint8_t *scratch,
+		   int (*emit)(void *arg, const uint8_t *frag, size_t len), void *arg);
 
 /*
  * Internet checksum helpers, exported for the offload code. inet_csum_add

@@ -1,19 +1,15 @@
 /*
- * shim/main.c - capshim: command line, setup, the event loop and teardown.
- * One thread; signals arrive through a signalfd and timers through a
- * timerfd, so no work ever happens in a signal handler.
+ * shim/main.c - capshim: command line, setup and teardown; the event
+ * loop is loop.c's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -31,7 +27,6 @@ enum main_default {
 	DEFAULT_CONNTRACK = 65536,
 	UNDERLAY_MTU = 1500,
 	CHACHA_BLOCK = 64,
-	TICK_MS = 100,
 	EXIT_USAGE = 2,
 	EXIT_SETUP = 1,
 };
@@ -82,7 +77,17 @@ static const char usage_text[] =
 "                       IPv6 underlay, 1416, rounded down to a multiple of 64,\n"
 "                       ChaCha20's block, so that full-size packets are\n"
 "                       encrypted in whole blocks)\n"
-"  -c, --control PATH   control socket (default /run/captun/IFNAME.sock)\n"
+"  -c, --control PATH   control socket (default /run/captun/IFNAME.sock); its\n"
+"                       directory must be root's and writable by no one else\n"
+"      --control-mode MODE\n"
+"                       its permissions, octal (default 0660: root and the\n"
+"                       control group may connect; 0666 lets every local\n"
+"                       user read the status). Whoever connects, only root\n"
+"                       may change anything (SO_PEERCRED), and a non-root\n"
+"                       user gets 4 connections and 20 requests a second\n"
+"      --control-group GROUP\n"
+"                       the socket's group (default: captun if the system\n"
+"                       has that group, else root)\n"
 "  -s, --strict         judge every packet by the sender's capability alone;\n"
 "                       by default replies to flows this host opened pass\n"
 "      --no-offload     no TUN/UDP segmentation offloads\n"
@@ -160,7 +165,8 @@ static const char usage_text[] =
 "  -h, --help           this text\n"
 "  -V, --version        print the version\n"
 "\n"
-"Control socket: JSON lines. {\"cmd\":\"status\"} (anyone) answers with the\n"
+"Control socket: JSON lines. {\"cmd\":\"status\"} (anyone who may connect)\n"
+"answers with the\n"
 "host, epoch, mask, peers, sessions, counters and drops by reason;\n"
 "{\"cmd\":\"capability\",\"users\":[BASE64 USER TOKEN...]} (root) sets this\n"
 "host's capability from the tokens of the users logged in on it.\n"
@@ -178,6 +184,8 @@ static const char usage_text[] =
 /* Long options without a short letter. */
 enum main_opt {
 	OPT_XDP = 0x100,
+	OPT_CONTROL_MODE,
+	OPT_CONTROL_GROUP,
 };
 
 static int parse_args(int argc, char **argv, struct shim_config *cfg,
@@ -189,6 +197,8 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 		{ "port", required_argument, NULL, 'p' },
 		{ "mtu", required_argument, NULL, 'm' },
 		{ "control", required_argument, NULL, 'c' },
+		{ "control-mode", required_argument, NULL, OPT_CONTROL_MODE },
+		{ "control-group", required_argument, NULL, OPT_CONTROL_GROUP },
 		{ "strict", no_argument, NULL, 's' },
 		{ "no-offload", no_argument, NULL, 'O' },
 		{ "threads", required_argument, NULL, 't' },
@@ -226,6 +236,7 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	}
 	cfg->dir = CAPTUN_STATE_DIR;
 	cfg->ifname = CAPTUN_IFNAME;
+	cfg->control_mode = 0660;
 	cfg->port = DEFAULT_PORT;
 	cfg->rekey_after_s = PROTO_REKEY_AFTER_TIME_S;
 	cfg->offload = true;
@@ -288,6 +299,19 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 			break;
 		case 'c':
 			cfg->control = optarg;
+			break;
+		case OPT_CONTROL_MODE:
+			errno = 0;
+			v = strtol(optarg, &end, 8);
+			if (errno || *end || !*optarg || v < 0 || v > 0777) {
+				fprintf(stderr, "capshim: --control-mode wants octal permissions "
+					"like 0660, not '%s'\n", optarg);
+				return -EINVAL;
+			}
+			cfg->control_mode = (unsigned)v;
+			break;
+		case OPT_CONTROL_GROUP:
+			cfg->control_group = optarg;
 			break;
 		case 's':
 			cfg->strict = true;
@@ -399,49 +423,6 @@ static int parse_args(int argc, char **argv, struct shim_config *cfg,
 	return 0;
 }
 
-/* Keys, authority, revocations and peers from the state directory. */
-static int load_state(struct shim *s)
-{
-	char path[4096];
-	enum token_status st = TOKEN_OK;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/host.key", s->cfg.dir);
-	ret = keys_host_load(path, &s->keys);
-	if (ret < 0) {
-		shim_log(LOG_ERR, "%s: %s%s", path, strerror(-ret),
-			 ret == -EPERM ? " (must be owned by root, mode 0600)" : "");
-		return ret;
-	}
-	ret = noise_static_init(&s->stat, s->keys.tunnel_sk);
-	if (ret < 0)
-		return ret;
-	snprintf(path, sizeof(path), "%s/authority.pub", s->cfg.dir);
-	ret = keys_authority_pub_load(path, s->authority_pk);
-	if (ret < 0) {
-		shim_log(LOG_ERR, "%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	snprintf(path, sizeof(path), "%s/revocation.list", s->cfg.dir);
-	ret = revocation_file_load(path, s->authority_pk, &s->revoked, &st);
-	if (ret == -EKEYREJECTED) {
-		shim_log(LOG_ERR, "%s: %s", path, token_status_str(st));
-		return ret;
-	}
-	if (ret < 0 && ret != -ENOENT) {
-		shim_log(LOG_ERR, "%s: %s", path,
-			 ret == -EINVAL ? "not an armored revocation list" : strerror(-ret));
-		return ret;
-	}
-	ret = shim_peers_load(s);
-	if (ret < 0) {
-		shim_log(LOG_ERR, "%s/tokens: cannot load host tokens: %s", s->cfg.dir,
-			 strerror(-ret));
-		return ret;
-	}
-	return shim_epoch_load(s);
-}
-
 static int setup_tun(struct shim *s)
 {
 	int ret;
@@ -477,113 +458,6 @@ static int setup_tun(struct shim *s)
 	return ret;
 }
 
-static void on_tun(struct shim *s, struct shim_ev *ev, uint32_t events)
-{
-	shim_tun_readable(s);
-}
-
-static void on_udp4(struct shim *s, struct shim_ev *ev, uint32_t events)
-{
-	shim_udp_readable(s, &s->udp4);
-}
-
-static void on_udp6(struct shim *s, struct shim_ev *ev, uint32_t events)
-{
-	shim_udp_readable(s, &s->udp6);
-}
-
-static bool running = true;
-
-static void on_signal(struct shim *s, struct shim_ev *ev, uint32_t events)
-{
-	struct signalfd_siginfo si;
-
-	while (read(ev->fd, &si, sizeof(si)) == sizeof(si))
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-			running = false;
-		else if (si.ssi_signo == SIGHUP)
-			shim_service_reload(s);
-}
-
-static void on_timer(struct shim *s, struct shim_ev *ev, uint32_t events)
-{
-	static uint64_t last_ct;
-	uint64_t ticks, now = shim_now_ns();
-
-	if (read(ev->fd, &ticks, sizeof(ticks)) != sizeof(ticks))
-		return;
-	s->now = now;
-	shim_timers(s, now);
-	shim_expiry_tick(s);
-	if (now - last_ct > 1000000000ull) {
-		conntrack_expire(s->ct, now);
-		last_ct = now;
-	}
-	shim_tx_flush(s);
-	shim_flows_tick(s);
-}
-
-static int run(struct shim *s)
-{
-	struct shim_ev ev_tun, ev_u4, ev_u6, ev_sig, ev_tick;
-	struct itimerspec its = { { 0, TICK_MS * 1000000 }, { 0, TICK_MS * 1000000 } };
-	struct epoll_event events[16];
-	sigset_t mask;
-	int ret;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGPIPE);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
-	ev_sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	ev_sig.fn = on_signal;
-	ev_tick.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	ev_tick.fn = on_timer;
-	if (ev_sig.fd < 0 || ev_tick.fd < 0 ||
-	    timerfd_settime(ev_tick.fd, 0, &its, NULL) < 0)
-		return -errno;
-	ev_tun.fd = s->tun.fd;
-	ev_tun.fn = on_tun;
-	ev_u4.fd = s->udp4.fd;
-	ev_u4.fn = on_udp4;
-	ev_u6.fd = s->udp6.fd;
-	ev_u6.fn = on_udp6;
-	if ((ret = shim_ev_add(s, &ev_sig)) < 0 || (ret = shim_ev_add(s, &ev_tick)) < 0 ||
-	    (ret = shim_ev_add(s, &ev_tun)) < 0 ||
-	    (s->udp4.fd >= 0 && (ret = shim_ev_add(s, &ev_u4)) < 0) ||
-	    (s->udp6.fd >= 0 && (ret = shim_ev_add(s, &ev_u6)) < 0))
-		goto out;
-
-	for (size_t i = 0; i < s->npeers; i++)
-		if (s->peers[i].endpoint_len)
-			shim_handshake_start(s, &s->peers[i]);
-	while (running) {
-		/* Queued handshakes left over: look at the data, then go on. */
-		int n = epoll_wait(s->epfd, events, 16, shim_handshake_pending(s) ? 0 : -1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			struct shim_ev *ev = events[i].data.ptr;
-
-			ev->fn(s, ev, events[i].events);
-		}
-		shim_handshake_drain(s);
-	}
-	ret = 0;
-out:
-	close(ev_sig.fd);
-	close(ev_tick.fd);
-	return ret;
-}
-
 int main(int argc, char **argv)
 {
 	static struct shim s;
@@ -604,7 +478,7 @@ int main(int argc, char **argv)
 		snprintf(control, sizeof(control), "/run/captun/%s.sock", s.cfg.ifname);
 		s.cfg.control = control;
 	}
-	if (load_state(&s) < 0)
+	if (shim_state_load(&s) < 0)
 		goto out_state;
 	if (conntrack_create(&s.ct, DEFAULT_CONNTRACK) < 0 ||
 	    shim_datapath_init(&s) < 0) {
@@ -640,18 +514,22 @@ int main(int argc, char **argv)
 		goto out_tun;
 	ret = shim_ctl_open(&s, s.cfg.control);
 	if (ret < 0) {
-		shim_log(LOG_ERR, "control socket %s: %s", s.cfg.control, strerror(-ret));
+		shim_log(LOG_ERR, "control socket %s: %s", s.cfg.control,
+			 ret == -EPERM ? "its directory must be root's and writable by "
+			 "no one else" : ret == -ENOENT && s.cfg.control_group ?
+			 "no such --control-group" : strerror(-ret));
 		goto out_ep;
 	}
-	if (shim_cap_set(&s, NULL, NULL, 0, false, &err) < 0) {
+	if (shim_cap_start(&s, &err) < 0) {
 		shim_log(LOG_ERR, "initial capability: %s", err ? err : "failed");
 		goto out_ctl;
 	}
 	if (shim_guard_start(&s) < 0)
 		goto out_ctl;
-	shim_log(LOG_INFO, "host %s (bit %u) on %s, port %u, %zu peers, epoch %u%s%s, %u threads",
+	shim_log(LOG_INFO, "host %s (bit %u) on %s, port %u, %zu peers, epoch %u (%s)%s%s, "
+		 "%u threads",
 		 s.self.name, s.self.bit, s.tun.name, s.udp4.port, s.npeers,
-		 s.cap.epoch, s.cfg.no_cap_check ? ", NO CAPABILITY CHECK (benchmark)" :
+		 s.cap.epoch, s.cap_origin, s.cfg.no_cap_check ? ", NO CAPABILITY CHECK (benchmark)" :
 		 s.cfg.strict ? ", strict" : "",
 		 s.tun.vnet ? ", offloads" : "", s.cfg.threads);
 	if (!s.cfg.foreground) {
@@ -679,7 +557,7 @@ int main(int argc, char **argv)
 	if (s.cfg.spread_always)
 		workers_mode_set(s.workers, WORKERS_ALWAYS);
 	shim_service_ready(&s);
-	status = run(&s) < 0 ? EXIT_SETUP : 0;
+	status = shim_run(&s) < 0 ? EXIT_SETUP : 0;
 	sdnotify_send("STOPPING=1");
 	workers_destroy(s.workers);
 	s.workers = NULL;

@@ -239,6 +239,19 @@ static int ephemeral_make(struct noise_handshake *hs, const uint8_t *e_sk)
 	return 0;
 }
 
+/* The "e" token: a fresh (or fixed) ephemeral, sent in the clear and hashed. */
+static int write_e(struct sym *s, struct noise_handshake *hs, const uint8_t *e_sk,
+		   uint8_t *out)
+{
+	int rc = ephemeral_make(hs, e_sk);
+
+	if (rc < 0)
+		return rc;
+	memcpy(out, hs->e_pk, NOISE_KEY_LEN);
+	mix_hash(s, hs->e_pk, NOISE_KEY_LEN);
+	return 0;
+}
+
 int noise_static_init(struct noise_static *s, const uint8_t sk[NOISE_KEY_LEN])
 {
 	/* The public half is derived once, not per message. */
@@ -329,11 +342,9 @@ int noise_ik_write1(struct noise_handshake *hs, const struct noise_static *local
 	int rc;
 
 	sym_load(&s, hs);
-	rc = ephemeral_make(hs, e_sk);
+	rc = write_e(&s, hs, e_sk, out);
 	if (rc < 0)
 		goto out;
-	memcpy(out, hs->e_pk, NOISE_KEY_LEN);
-	mix_hash(&s, hs->e_pk, NOISE_KEY_LEN);
 	rc = mix_dh(&s, hs->e_sk, rs);
 	if (rc < 0)
 		goto out;
@@ -397,11 +408,9 @@ int noise_ik_write2(struct noise_handshake *hs, const uint8_t *e_sk,
 	int rc;
 
 	sym_load(&s, hs);
-	rc = ephemeral_make(hs, e_sk);
+	rc = write_e(&s, hs, e_sk, out);
 	if (rc < 0)
 		goto out;
-	memcpy(out, hs->e_pk, NOISE_KEY_LEN);
-	mix_hash(&s, hs->e_pk, NOISE_KEY_LEN);
 	rc = mix_dh(&s, hs->e_sk, hs->remote_e);
 	if (rc == 0)
 		rc = mix_dh(&s, hs->e_sk, hs->remote_static);

@@ -372,8 +372,7 @@ void shim_peers_free(struct shim *s)
 			shim_session_clear(&p->sessions[j]);
 		noise_handshake_wipe(&p->hs);
 		cookie_maker_wipe(&p->cookie);
-		for (unsigned q = 0; q < p->queue_len; q++)
-			free(p->queue[q].data);
+		shim_queue_drop(s, p);
 		free(p->announce);
 	}
 	free(s->peers);

@@ -119,7 +119,7 @@ static void inbound(struct shim *s, struct peer *p, uint32_t epoch,
 {
 	const struct peer_cap *cap;
 	struct inet_flow f;
-	bool allowed;
+	enum conntrack_verdict v;
 
 	if (!inet_parse(pkt, len, &f) || f.total_len > len) {
 		shim_drop(s, DROP_RX_MALFORMED_INNER);
@@ -149,12 +149,16 @@ static void inbound(struct shim *s, struct peer *p, uint32_t epoch,
 		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_STALE_EPOCH, &f, FLOWREC_VIA_TUN);
 		return;
 	}
-	allowed = mask_bit_test(&cap->mask, s->self.bit);
-	if (!allowed && !s->cfg.strict && conntrack_is_reply(s->ct, &f, s->now))
-		allowed = true;
-	else if (allowed)
-		conntrack_note(s->ct, &f, s->now);
-	if (!allowed) {
+	v = conntrack_judge(s->ct, &f, CONNTRACK_IN, mask_bit_test(&cap->mask, s->self.bit),
+			    s->cfg.strict, (uint16_t)shim_peer_no(s, p), s->now);
+	if (v == CT_DENY_ICMP) {
+		/* An error not from the quoted packet's destination, or about no flow. */
+		shim_drop(s, DROP_RX_ICMP_UNRELATED);
+		shim_log_denied(s, "receiver", p, cap->users, epoch, &f,
+				"ICMP error about no flow of the sender's");
+		return;
+	}
+	if (v == CT_DENY) {
 		shim_drop(s, DROP_RX_DENIED);
 		p->c.rx_denied++;
 		shim_flow_denied_rx(s, p, epoch, FLOWREC_R_CAPABILITY, &f, FLOWREC_VIA_TUN);
@@ -165,7 +169,7 @@ deliver:
 	p->c.rx_bytes += len;
 	if (s->tun.vnet ? offload_gro_add(&s->gro, pkt, len, gro_write, s) < 0 :
 			  shim_tun_write(s, pkt, len) < 0)
-		shim_drop(s, DROP_TX_SEND_ERROR);
+		shim_drop(s, DROP_RX_TUN_ERROR);
 }
 
 /* A data or control datagram of a received batch, between its checks and its open. */

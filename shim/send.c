@@ -239,7 +239,11 @@ static int seal(struct shim *s, struct peer *p, struct session *se,
 	return 0;
 }
 
-/* Control messages and keepalives (msg NULL) go out at once. */
+/*
+ * Control messages and keepalives (msg NULL) go out at once. One that
+ * cannot is counted here (no session, or the send failed), so that no
+ * caller's failure goes unseen.
+ */
 int shim_send_control(struct shim *s, struct peer *p, const uint8_t *msg,
 		      size_t len)
 {
@@ -249,11 +253,15 @@ int shim_send_control(struct shim *s, struct peer *p, const uint8_t *msg,
 	if (s->mode && s->mode->send_control)
 		return s->mode->send_control(s, p, msg, len);
 	se = shim_session_send(p, shim_now_ns());
-	if (!se)
+	if (!se) {
+		shim_drop(s, DROP_TX_NO_SESSION);
 		return -ENOTCONN;
+	}
 	ret = seal(s, p, se, msg ? PROTO_CONTROL : PROTO_DATA, msg, len);
 	if (ret == 0)
 		shim_tx_flush(s);
+	else
+		shim_drop(s, DROP_TX_SEND_ERROR);
 	return ret;
 }
 
@@ -269,8 +277,8 @@ static void refuse(struct shim *s, const uint8_t *pkt, size_t len,
 	uint8_t out[INET_REJECT_MAX];
 	size_t n = inet_reject(pkt, len, f, out);
 
-	if (n)
-		shim_tun_write(s, out, n);
+	if (n && shim_tun_write(s, out, n) < 0)
+		shim_drop(s, DROP_RX_TUN_ERROR);
 }
 
 static void enqueue(struct shim *s, struct peer *p, const uint8_t *pkt, size_t len)
@@ -299,23 +307,81 @@ void shim_flush_queue(struct shim *s, struct peer *p)
 	struct session *se = shim_session_send(p, shim_now_ns());
 
 	for (unsigned i = 0; i < p->queue_len; i++) {
-		if (!se || seal(s, p, se, PROTO_DATA, p->queue[i].data,
-				p->queue[i].len) < 0)
+		if (!se)
 			shim_drop(s, DROP_TX_NO_SESSION);
+		else if (seal(s, p, se, PROTO_DATA, p->queue[i].data, p->queue[i].len) < 0)
+			shim_drop(s, DROP_TX_SEND_ERROR);
 		free(p->queue[i].data);
 	}
 	p->queue_len = 0;
 	shim_tx_flush(s);
 }
 
+void shim_queue_drop(struct shim *s, struct peer *p)
+{
+	/* Packets that waited for a session that will not come: dropped, counted. */
+	for (unsigned i = 0; i < p->queue_len; i++) {
+		free(p->queue[i].data);
+		shim_drop(s, DROP_TX_NO_SESSION);
+	}
+	p->queue_len = 0;
+}
+
+/* An allowed packet on its way to p: sealed now, or queued for a session. */
+int shim_send_packet(struct shim *s, struct peer *p, const uint8_t *pkt, size_t len)
+{
+	struct session *se = shim_session_send(p, s->now);
+
+	if (!se) {
+		enqueue(s, p, pkt, len);
+		if (!p->hs_pending)
+			shim_handshake_start(s, p);
+		return 0;
+	}
+	if (seal(s, p, se, PROTO_DATA, pkt, len) < 0)
+		shim_drop(s, DROP_TX_SEND_ERROR);
+	return 0;
+}
+
+struct frag_ctx {
+	struct shim *s;
+	struct peer *p;
+};
+
+static int frag_out(void *arg, const uint8_t *frag, size_t len)
+{
+	struct frag_ctx *fc = arg;
+
+	return shim_send_packet(fc->s, fc->p, frag, len);
+}
+
+/*
+ * Larger than the path to p: IPv4 without DF is fragmented (as a router
+ * would), anything else is dropped and the sender told the MTU.
+ */
+static int too_big(struct shim *s, struct peer *p, const uint8_t *pkt, size_t len,
+		   const struct inet_flow *f)
+{
+	uint8_t out[SHIM_MTU_MAX];	/* not s->buf2: see refuse() */
+	struct frag_ctx fc = { s, p };
+	size_t n;
+
+	if (!f->df && inet_fragment4(pkt, len, p->mtu, out, frag_out, &fc) > 0)
+		return 0;
+	shim_drop(s, DROP_TX_TOO_BIG);
+	if (f->df && (n = inet_too_big(pkt, len, f, p->mtu, out)) &&
+	    shim_tun_write(s, out, n) < 0)
+		shim_drop(s, DROP_RX_TUN_ERROR);
+	return 0;
+}
+
 /* One inner packet from the TUN. */
 static int outbound(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct shim *s = arg;
+	enum conntrack_verdict v;
 	struct inet_flow f;
-	struct session *se;
 	struct peer *p;
-	bool allowed;
 
 	if (!inet_parse(pkt, len, &f)) {
 		shim_drop(s, DROP_TX_MALFORMED);
@@ -328,12 +394,14 @@ static int outbound(void *arg, const uint8_t *pkt, size_t len)
 	}
 	if (s->cfg.no_cap_check)
 		goto send;
-	allowed = mask_bit_test(&s->cap.mask, p->bit);
-	if (!allowed && !s->cfg.strict && conntrack_is_reply(s->ct, &f, s->now))
-		allowed = true;
-	else if (allowed)
-		conntrack_note(s->ct, &f, s->now);
-	if (!allowed && !s->cfg.skip_sender_check) {
+	v = conntrack_judge(s->ct, &f, CONNTRACK_OUT, mask_bit_test(&s->cap.mask, p->bit),
+			    s->cfg.strict, (uint16_t)shim_peer_no(s, p), s->now);
+	if (v == CT_DENY_ICMP && !s->cfg.skip_sender_check) {
+		/* The local stack's error about no flow with that peer: nobody to answer. */
+		shim_drop(s, DROP_TX_ICMP_UNRELATED);
+		return 0;
+	}
+	if (v == CT_DENY && !s->cfg.skip_sender_check) {
 		shim_drop(s, DROP_TX_DENIED);
 		p->c.tx_denied++;
 		refuse(s, pkt, len, &f);
@@ -341,26 +409,9 @@ static int outbound(void *arg, const uint8_t *pkt, size_t len)
 		return 0;
 	}
 send:
-	if (len > p->mtu) {
-		uint8_t big[INET_REJECT_MAX];	/* not s->buf2: see refuse() */
-		size_t n;
-
-		shim_drop(s, DROP_TX_TOO_BIG);
-		if (f.df && (n = inet_too_big(pkt, len, &f, p->mtu, big)))
-			shim_tun_write(s, big, n);
-		if (f.df)
-			return 0;
-	}
-	se = shim_session_send(p, s->now);
-	if (!se) {
-		enqueue(s, p, pkt, len);
-		if (!p->hs_pending)
-			shim_handshake_start(s, p);
-		return 0;
-	}
-	if (seal(s, p, se, PROTO_DATA, pkt, len) < 0)
-		shim_drop(s, DROP_TX_SEND_ERROR);
-	return 0;
+	if (len > p->mtu)
+		return too_big(s, p, pkt, len, &f);
+	return shim_send_packet(s, p, pkt, len);
 }
 
 enum { TUN_BURST = 64 };

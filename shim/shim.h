@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
+
+#include <jansson.h>
 
 #include <jansson.h>
 
@@ -59,6 +62,9 @@ enum shim_drop {
 	DROP_TX_NO_SESSION,		/* queue full while a handshake is pending */
 	DROP_TX_MALFORMED,		/* packet from the TUN does not parse */
 	DROP_TX_SEND_ERROR,		/* the UDP send failed */
+	DROP_RX_TUN_ERROR,		/* a delivery or a local answer not written to the TUN */
+	DROP_RX_ICMP_UNRELATED,		/* ICMP error not from the quoted packet's destination, or about no flow */
+	DROP_TX_ICMP_UNRELATED,		/* the local stack's ICMP error about no flow */
 	DROP_COUNT,
 };
 
@@ -194,6 +200,8 @@ struct shim_config {
 	const char *dir;		/* host state directory */
 	const char *ifname;
 	const char *control;		/* control socket path */
+	unsigned control_mode;		/* its permissions (ctl.c) */
+	const char *control_group;	/* its group; NULL: "captun" if it exists */
 	uint16_t port;
 	unsigned mtu;			/* TUN MTU; 0: underlay 1500 - overhead */
 	bool strict;
@@ -288,6 +296,8 @@ struct shim {
 	struct peer **addr_table;	/* open addressing on overlay addresses */
 	size_t addr_table_size;
 	struct own_cap cap;
+	bool cap_confirmed;		/* set by capd since the start */
+	const char *cap_origin;		/* how the first capability came about */
 
 	struct tun tun;
 	struct udp_sock udp4, udp6;
@@ -305,6 +315,9 @@ struct shim {
 	uint8_t *buf;			/* scratch, SHIM_PKT_MAX */
 	uint8_t *buf2;			/* scratch, SHIM_PKT_MAX */
 	uint64_t now;			/* time of the current event */
+	uint64_t ct_expired_ns;		/* last conntrack expiry pass */
+	uint64_t flows_reset;		/* TCP connections reset by rechecks */
+	bool recheck_due;		/* a peer's capability changed: recheck */
 	int epfd;
 	struct ctl *ctl;
 	struct shim_guard guard;	/* guard.c */
@@ -331,6 +344,18 @@ struct shim {
 
 uint64_t shim_now_ns(void);
 uint64_t shim_unix_now(void);
+
+/* state.c: keys, authority, revocations, peers, epoch from cfg.dir */
+int shim_state_load(struct shim *s);
+/* Writes c to DIR/capability (and DIR/epoch), atomically; 0 or -errno. */
+int shim_cap_persist(struct shim *s, const struct own_cap *c);
+/*
+ * The first capability of a (re)started capshim: the last one it enforced
+ * (DIR/capability, its users' tokens verified again), at a new epoch;
+ * isolated if that cannot be read; the host grant only on a first start
+ * (no DIR/capability and no DIR/epoch). Unconfirmed until capd sets one.
+ */
+int shim_cap_start(struct shim *s, const char **err);
 
 /* peer.c */
 int shim_peers_load(struct shim *s);
@@ -389,7 +414,6 @@ void shim_peer_caps_recheck(struct shim *s, struct peer *p);
 bool shim_announce_receive(struct shim *s, struct peer *p,
 			   const uint8_t *msg, size_t len);
 const struct peer_cap *shim_peer_cap(const struct peer *p, uint32_t epoch);
-int shim_epoch_load(struct shim *s);
 
 /* device.c */
 void shim_drop(struct shim *s, enum shim_drop d);
@@ -402,9 +426,19 @@ void shim_peer_mtu_update(struct shim *s, struct peer *p);
 int shim_send_control(struct shim *s, struct peer *p, const uint8_t *msg,
 		      size_t len);
 void shim_flush_queue(struct shim *s, struct peer *p);
+void shim_queue_drop(struct shim *s, struct peer *p);
 void shim_tx_flush(struct shim *s);
 int shim_send_raw(struct shim *s, const struct sockaddr_storage *to,
 		  socklen_t tolen, const void *buf, size_t len);
+/* An inner packet to p, past every check: sealed now, or queued. */
+int shim_send_packet(struct shim *s, struct peer *p, const uint8_t *pkt, size_t len);
+
+/*
+ * recheck.c: at every capability change, cut the flows it no longer covers;
+ * shim_recheck_settle does it at the end of a loop turn if a peer's changed.
+ */
+void shim_recheck(struct shim *s);
+void shim_recheck_settle(struct shim *s);
 
 /* receive.c */
 void shim_udp_readable(struct shim *s, struct udp_sock *u);
@@ -423,9 +457,12 @@ int shim_publish(struct shim *s, const uint8_t *bin, size_t len,
 void shim_object_receive(struct shim *s, struct peer *from,
 			 const uint8_t *msg, size_t len);
 
-/* ctl.c */
+/* ctl.c: the control socket */
 int shim_ctl_open(struct shim *s, const char *path);
 void shim_ctl_close(struct shim *s);
+/* Every tick: clients whose budget refilled are served again. */
+void shim_ctl_tick(struct shim *s);
+uint64_t shim_ctl_dropped(const struct shim *s);
 int shim_ev_add(struct shim *s, struct shim_ev *ev);
 
 /* flows.c: denied flows recorded at both ends (common/flowrec.h) */
@@ -467,6 +504,13 @@ int shim_route_parse(struct shim_config *cfg, const char *text);
 int shim_routes_add(struct shim *s);
 void shim_service_ready(struct shim *s);
 void shim_service_reload(struct shim *s);
+
+/* ctlverbs.c: the answer to one request line from a client of uid */
+json_t *shim_ctl_answer(struct shim *s, uid_t uid, const char *line, size_t len);
+
+/* loop.c: runs until SIGTERM/SIGINT or shim_stop(); 0, or -errno if it broke */
+int shim_run(struct shim *s);
+void shim_stop(void);
 
 /* log.c */
 void shim_log_syslog(bool on);

@@ -185,7 +185,8 @@ static struct shim_sync *holding(struct shim *s)
 	y->valid = false;
 	if (scan(s, y) < 0)
 		return NULL;
-	qsort(y->items, y->n, sizeof(*y->items), cmp_entry);
+	if (y->n)	/* qsort wants a real array even for none */
+		qsort(y->items, y->n, sizeof(*y->items), cmp_entry);
 	crypto_generichash_init(&h, NULL, 0, PROTO_INVENTORY_DIGEST_LEN);
 	for (size_t i = 0; i < y->n; i++)
 		crypto_generichash_update(&h, (const uint8_t *)&y->items[i].e,

@@ -45,9 +45,7 @@ void shim_timers(struct shim *s, uint64_t now)
 				p->hs_pending = false;
 				p->hs_slot = -1;
 				noise_handshake_wipe(&p->hs);
-				for (unsigned q = 0; q < p->queue_len; q++)
-					free(p->queue[q].data);
-				p->queue_len = 0;
+				shim_queue_drop(s, p);
 			} else if (now - p->hs_sent_ns >
 				   PROTO_REKEY_TIMEOUT_S * NS +
 				   randombytes_uniform(333) * 1000000ull) {

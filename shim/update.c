@@ -36,7 +36,7 @@ static bool same_place(const struct token *a, const struct token *b)
 }
 
 /* Cuts a peer off: no sessions, no capabilities, no queued packets. */
-static void disable(struct peer *p)
+static void disable(struct shim *s, struct peer *p)
 {
 	for (int i = 0; i < SHIM_SESSIONS; i++)
 		shim_session_clear(&p->sessions[i]);
@@ -44,9 +44,7 @@ static void disable(struct peer *p)
 	p->hs_pending = false;
 	p->hs_slot = -1;
 	noise_handshake_wipe(&p->hs);
-	for (unsigned q = 0; q < p->queue_len; q++)
-		free(p->queue[q].data);
-	p->queue_len = 0;
+	shim_queue_drop(s, p);
 	for (int i = 0; i < SHIM_CAP_EPOCHS; i++)
 		p->caps[i].valid = false;
 	p->latest_epoch = 0;
@@ -163,7 +161,7 @@ int shim_reload(struct shim *s, char *report, size_t cap)
 
 			shim_log(LOG_WARNING, "peer %s: its host token no longer "
 				 "verifies: cut off", p->name);
-			disable(p);
+			disable(s, p);
 			snprintf(report + n, cap - n, "cut off %s; ", p->name);
 		} else if (ok && p->disabled) {
 			p->disabled = false;

@@ -166,12 +166,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n)
 		check_answer(out, n, &f, false);
 
-	conntrack_note(ct, &f, now_ns);
-	r = reverse(&f);
-	if (f.proto == IPPROTO_UDP && !f.fragment &&
-	    (memcmp(&f.src, &f.dst, sizeof(f.src)) != 0 || f.sport != f.dport))
-		CHECK(conntrack_is_reply(ct, &r, now_ns));
-	(void)conntrack_is_reply(ct, &f, now_ns);
+	/*
+	 * The packet opens (or continues) a flow of ours; when it opened a new
+	 * UDP flow between two distinct endpoints, its reverse is a reply; and
+	 * the packet is judged as the peer's too, allowed or not.
+	 */
+	conntrack_stats_get(ct, &st);
+	{
+		uint64_t inserted = st.inserted;
+		enum conntrack_verdict v = conntrack_judge(ct, &f, CONNTRACK_OUT, true,
+							   false, 1, now_ns);
+
+		CHECK(v == CT_PASS || v == CT_DENY_ICMP);
+		r = reverse(&f);
+		conntrack_stats_get(ct, &st);
+		if (f.proto == IPPROTO_UDP && !f.fragment && st.inserted == inserted + 1 &&
+		    (memcmp(&f.src, &f.dst, sizeof(f.src)) != 0 || f.sport != f.dport))
+			CHECK(conntrack_judge(ct, &r, CONNTRACK_IN, false, false, 1,
+					      now_ns) == CT_PASS_REPLY);
+		(void)conntrack_judge(ct, &f, CONNTRACK_IN, data[0] & 1, data[0] & 2,
+				      (uint16_t)(size % 3), now_ns);
+	}
 	conntrack_stats_get(ct, &st);
 	CHECK(st.entries <= st.capacity && st.capacity == CT_CAPACITY);
 	if ((now_ns / UINT64_C(250000000)) % 512 == 0)

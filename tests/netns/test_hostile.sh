@@ -18,6 +18,9 @@
 #      |                 H-sw: bridge br0 (the underlay)                  |
 #      +-----------------------------------------------------------------+
 #
+# (forge-icmp: host1 first sends one UDP datagram from port 40053 to
+# host2:5353 and one to host3:5353, so that those flows exist.)
+#
 # Each case must raise exactly its drop counter on host1 and nothing else
 # (tx_no_peer aside: the kernel's own IPv6 router solicitations and MLD
 # reports on cap0 raise it at any time), and leave host1's capshim alive
@@ -101,6 +104,27 @@ check_grep "bad-announce: host1 logs why" "peer host3: announcement refused: bad
 inject spoof-source rx_source spoof-source
 check_eq "spoof-source: capinject used host2's address" \
 	"$(grep -c "host2's inner source address" "$T_TMP/inject.out")" 1
+
+# ICMP errors (issue 11, item 5): host1 has a UDP flow with host2 and one
+# with host3; host3 forges the port unreachable only host2 may send about
+# its flow, then one about a flow host1 never had with host3; both are
+# refused and counted. host3's own error about its own flow is delivered.
+H1_4=$("$CAPLAB" addr "$L" host1)
+H3_4=$("$CAPLAB" addr "$L" host3)
+udp_from_host1() {
+	inlab "$L" host1 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 40053))
+s.sendto(b"x", (sys.argv[2], 5353))' "$H1_4" "$1"
+}
+udp_from_host1 "$H2_4"
+udp_from_host1 "$H3_4"
+inject "forge-icmp about host1's flow with host2" rx_icmp_unrelated forge-icmp --spoof host2
+check_grep "forge-icmp: host1 logs why" "ICMP error about no flow of the sender's" \
+	"$CAPLAB_RUNDIR/$L/hosts/host1/capshim.log"
+inject "forge-icmp about a flow that does not exist" rx_icmp_unrelated forge-icmp \
+	--spoof host3 --quote-ports 40054:5353
+inject "host3's own error about host1's flow with host3" rx_packets forge-icmp --spoof host3
 
 # Last, as it supersedes the epoch host3's real capshim sends under: an
 # announcement at a new epoch goes through host1's full verification.

@@ -58,6 +58,10 @@ static const char usage_text[] =
 "                 freshly generated key, not the host's    -> rx_announce_bad\n"
 "  spoof-source   a data packet whose inner source address is another\n"
 "                 host's overlay address                   -> rx_source\n"
+"  forge-icmp     an ICMP port unreachable from this host's own address to\n"
+"                 the target, quoting a UDP datagram the target sent to\n"
+"                 another host (--spoof HOST, ports --quote-ports SPORT:DPORT):\n"
+"                 an error only that host may send      -> rx_icmp_unrelated\n"
 "\n"
 "(-> the drop counter of the target's status that the case should raise.)\n"
 "\n"
@@ -73,8 +77,12 @@ static const char usage_text[] =
 "                       supersedes the epoch the real host sends under\n"
 "      --bad-epoch N    the unannounced epoch of bad-epoch and bad-announce\n"
 "                       (default 3237998080)\n"
-"      --spoof HOST     whose address spoof-source uses (default: the first\n"
-"                       host by name that is neither this one nor the target)\n"
+"      --spoof HOST     whose address spoof-source uses, and forge-icmp's\n"
+"                       quoted destination (default: the first host by name\n"
+"                       that is neither this one nor the target)\n"
+"      --quote-ports SPORT:DPORT\n"
+"                       the UDP ports of forge-icmp's quoted datagram\n"
+"                       (default 40053:5353)\n"
 "      --timeout MS     how long to wait for each answer (default 2000)\n"
 "      --linger MS      after the last datagram sent, keep reading the\n"
 "                       target's answers until none came for MS (default 200)\n"
@@ -94,6 +102,7 @@ struct opts {
 	bool v6, verbose, epoch_set;
 	uint32_t epoch, bad_epoch;
 	int timeout_ms, linger_ms;
+	uint16_t qsport, qdport;
 };
 
 struct ctx {
@@ -145,6 +154,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "epoch", required_argument, NULL, 'E' },
 		{ "bad-epoch", required_argument, NULL, 'B' },
 		{ "spoof", required_argument, NULL, 'S' },
+		{ "quote-ports", required_argument, NULL, 'Q' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "linger", required_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -155,6 +165,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	int ch;
 
 	o->bad_epoch = DEFAULT_BAD_EPOCH;
+	o->qsport = 40053;
+	o->qdport = 5353;
 	o->timeout_ms = 2000;
 	o->linger_ms = 200;
 	while ((ch = getopt_long(argc, argv, "d:t:e:p:6vh", longopts, NULL)) != -1) {
@@ -180,6 +192,19 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->bad_epoch = (uint32_t)v;
 			break;
 		case 'S': o->spoof = optarg; break;
+		case 'Q': {
+			unsigned long a, b;
+			char *colon = strchr(optarg, ':');
+
+			if (!colon)
+				return usage_err("--quote-ports wants SPORT:DPORT", optarg);
+			*colon = '\0';
+			if (!num(optarg, 65535, &a) || !num(colon + 1, 65535, &b))
+				return usage_err("--quote-ports wants SPORT:DPORT", optarg);
+			o->qsport = (uint16_t)a;
+			o->qdport = (uint16_t)b;
+			break;
+		}
 		case 'T':
 			if (!num(optarg, 600000, &v) || v == 0)
 				return usage_err("--timeout wants 1..600000 ms", optarg);
@@ -434,6 +459,34 @@ static int case_spoof_source(struct ctx *c)
 	return send_dgram(c, c->dgram, n, line);
 }
 
+/*
+ * An error the other host would send about the target's datagram to it,
+ * sent by this host from its own address (its inner source check holds):
+ * the target must refuse it, the error not coming from the quoted
+ * packet's destination.
+ */
+static int case_forge_icmp(struct ctx *c)
+{
+	const struct token *other = c->o.spoof ? inj_host_find(&c->h, c->o.spoof) :
+				    inj_host_other(&c->h, c->o.target);
+	uint8_t addr[16];
+	char line[160];
+	size_t n;
+
+	if (!other || !inj_overlay(other, c->o.v6, addr)) {
+		fprintf(stderr, "capinject: no other host with an overlay address\n");
+		return -ENOENT;
+	}
+	c->pkt_len = inj_craft_unreach(c->o.v6, c->src, c->dst, c->dst, c->o.qsport, addr,
+				       c->o.qdport, c->pkt, sizeof(c->pkt));
+	n = c->pkt_len ? inj_seal(&c->l, PROTO_DATA, c->o.epoch, 0, c->pkt, c->pkt_len,
+				  c->dgram, INJ_ANNOUNCE_MAX + PROTO_OVERHEAD) : 0;
+	snprintf(line, sizeof(line), "sent a port unreachable about %s:%u -> %s:%u "
+		 "(a datagram to %s)", c->o.target, c->o.qsport, other->name, c->o.qdport,
+		 other->name);
+	return send_dgram(c, c->dgram, n, line);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct ctx *c);
@@ -447,6 +500,7 @@ static const struct {
 	{ "bad-epoch", case_bad_epoch },
 	{ "bad-announce", case_bad_announce },
 	{ "spoof-source", case_spoof_source },
+	{ "forge-icmp", case_forge_icmp },
 };
 
 static int setup(struct ctx *c)

@@ -110,6 +110,13 @@ bool inj_overlay(const struct token *t, bool v6, uint8_t addr[16]);
 /* ICMP (v6: ICMPv6) echo request src -> dst; returns its length. */
 size_t inj_craft_echo(bool v6, const uint8_t *src, const uint8_t *dst,
 		      uint16_t id, uint16_t seq, uint8_t *out, size_t cap);
+/*
+ * ICMP port unreachable (v6: ICMPv6 type 1 code 4) src -> dst, quoting
+ * the IP and UDP headers of a datagram qsrc:qsport -> qdst:qdport.
+ */
+size_t inj_craft_unreach(bool v6, const uint8_t *src, const uint8_t *dst,
+			 const uint8_t *qsrc, uint16_t qsport, const uint8_t *qdst,
+			 uint16_t qdport, uint8_t *out, size_t cap);
 /* True if pkt is the echo reply dst -> src to that request. */
 bool inj_is_echo_reply(bool v6, const uint8_t *pkt, size_t len,
 		       const uint8_t *from, uint16_t id, uint16_t seq);

@@ -103,6 +103,56 @@ size_t inj_craft_echo(bool v6, const uint8_t *src, const uint8_t *dst,
 	return total;
 }
 
+/* An IP header src -> dst of proto around plen bytes; its length. */
+static size_t ip_hdr(bool v6, const uint8_t *src, const uint8_t *dst, uint8_t proto,
+		     size_t plen, uint8_t *out)
+{
+	if (v6) {
+		memset(out, 0, IP6_HDR);
+		out[0] = 0x60;
+		put16(out + 4, (uint16_t)plen);
+		out[6] = proto;
+		out[7] = TTL;
+		memcpy(out + 8, src, 16);
+		memcpy(out + 24, dst, 16);
+		return IP6_HDR;
+	}
+	memset(out, 0, IP4_HDR);
+	out[0] = 0x45;
+	put16(out + 2, (uint16_t)(IP4_HDR + plen));
+	put16(out + 4, (uint16_t)randombytes_random());
+	out[8] = TTL;
+	out[9] = proto;
+	memcpy(out + 12, src, 4);
+	memcpy(out + 16, dst, 4);
+	put16(out + 10, inet_csum_fold(inet_csum_add(0, out, IP4_HDR)));
+	return IP4_HDR;
+}
+
+size_t inj_craft_unreach(bool v6, const uint8_t *src, const uint8_t *dst,
+			 const uint8_t *qsrc, uint16_t qsport, const uint8_t *qdst,
+			 uint16_t qdport, uint8_t *out, size_t cap)
+{
+	size_t hl = v6 ? IP6_HDR : IP4_HDR;
+	size_t icmp_len = ICMP_HDR + hl + 8;
+	uint8_t *icmp = out + hl, *quote = icmp + ICMP_HDR, *udp;
+
+	if (hl + icmp_len > cap)
+		return 0;
+	ip_hdr(v6, src, dst, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, icmp_len, out);
+	memset(icmp, 0, ICMP_HDR);
+	icmp[0] = v6 ? 1 : 3;		/* destination unreachable */
+	icmp[1] = v6 ? 4 : 3;		/* port unreachable */
+	udp = quote + ip_hdr(v6, qsrc, qdst, IPPROTO_UDP, 8 + 16, quote);
+	put16(udp, qsport);
+	put16(udp + 2, qdport);
+	put16(udp + 4, 8 + 16);
+	put16(udp + 6, 0);
+	put16(icmp + 2, v6 ? icmp6_csum(src, dst, icmp, icmp_len) :
+		       inet_csum_fold(inet_csum_add(0, icmp, icmp_len)));
+	return hl + icmp_len;
+}
+
 bool inj_is_echo_reply(bool v6, const uint8_t *pkt, size_t len,
 		       const uint8_t *from, uint16_t id, uint16_t seq)
 {

@@ -260,8 +260,10 @@ START_TEST(test_read_secret_other_owner)
 	uint8_t *got = NULL;
 	size_t len;
 
-	if (geteuid() != 0)
-		return;	/* needs root to give a file away */
+	if (geteuid() != 0) {
+		test_skip(__func__, "needs root to give a file away");
+		return;
+	}
 	dir = test_tmpdir();
 	path = test_path(dir, "theirs.key");
 	test_write_file(path, "k", 1, 0600);

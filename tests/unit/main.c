@@ -35,6 +35,49 @@ static int rmtree(const char *dir)
 	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/*
+ * A test that cannot run here says so: one "SKIP: TEST: WHY" line now,
+ * one line in the runner's skip list (counted before the summary), or a
+ * failure when CAPTUN_NO_SKIP=1 (make check sets it: CI runs as root and
+ * must run everything).
+ */
+void test_skip(const char *test, const char *why)
+{
+	const char *strict = getenv("CAPTUN_NO_SKIP");
+	char *list;
+	FILE *f;
+
+	ck_assert_msg(!strict || strcmp(strict, "1") != 0,
+		      "%s cannot run here (%s) and CAPTUN_NO_SKIP=1 forbids skipping",
+		      test, why);
+	printf("SKIP: %s: %s\n", test, why);
+	fflush(stdout);
+	list = test_path(test_root, "skipped");
+	f = fopen(list, "a");
+	if (f) {
+		fprintf(f, "%s: %s\n", test, why);
+		fclose(f);
+	}
+	free(list);
+}
+
+/* The skip list, before Check's summary (which stays the last line). */
+static void skips_report(void)
+{
+	char list[PATH_MAX + 16], line[512];
+	FILE *f;
+	unsigned n = 0;
+
+	snprintf(list, sizeof(list), "%s/skipped", test_root);
+	f = fopen(list, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	printf("SKIP: %u test(s) could not run here (see the SKIP lines above)\n", n);
+}
+
 char *test_tmpdir(void)
 {
 	char *dir = test_path(test_root[0] ? test_root : "/tmp", "t-XXXXXX");
@@ -158,6 +201,9 @@ int main(void)
 	srunner_add_suite(sr, suite_noise());
 	srunner_add_suite(sr, suite_noise_vector());
 	srunner_add_suite(sr, suite_cookie());
+	srunner_add_suite(sr, suite_shim());
+	srunner_add_suite(sr, suite_shim_cap());
+	srunner_add_suite(sr, suite_shim_ctl());
 	srunner_add_suite(sr, suite_replay());
 	srunner_add_suite(sr, suite_offload());
 	srunner_add_suite(sr, suite_tun_udp());
@@ -180,7 +226,9 @@ int main(void)
 	srunner_add_suite(sr, suite_workers());
 	srunner_add_suite(sr, suite_config());
 
-	srunner_run_all(sr, CK_NORMAL);
+	srunner_run_all(sr, CK_SILENT);
+	skips_report();
+	srunner_print(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 

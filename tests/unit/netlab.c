@@ -21,6 +21,7 @@
 #include <check.h>
 
 #include "netlab.h"
+#include "suites.h"
 
 /* ---- environment ---------------------------------------------------- */
 
@@ -32,15 +33,17 @@ bool lab_netns_enter(const char *test)
 {
 	const char *fork_mode = getenv("CK_FORK");
 
+	char why[128];
+
 	if (fork_mode && strcmp(fork_mode, "no") == 0) {
-		fprintf(stderr, "%s: skipped, CK_FORK=no would move the whole "
-			"runner into the test's namespace\n", test);
+		test_skip(test, "CK_FORK=no would move the whole runner into the "
+			  "test's network namespace");
 		return false;
 	}
 	if (unshare(CLONE_NEWNET) == 0)
 		return true;
-	fprintf(stderr, "%s: skipped, unshare(CLONE_NEWNET): %s (needs root)\n",
-		test, strerror(errno));
+	snprintf(why, sizeof(why), "unshare(CLONE_NEWNET): %s (needs root)", strerror(errno));
+	test_skip(test, why);
 	return false;
 }
 
@@ -73,8 +76,10 @@ bool lab_tun_open(struct tun *t, bool offload, const char *test)
 	int err = tun_open(t, "capt%d", offload);
 
 	if (err == -ENOENT || err == -ENODEV) {
-		fprintf(stderr, "%s: skipped, no /dev/net/tun: %s\n", test,
-			strerror(-err));
+		char why[128];
+
+		snprintf(why, sizeof(why), "no /dev/net/tun: %s", strerror(-err));
+		test_skip(test, why);
 		return false;
 	}
 	ck_assert_msg(err == 0, "tun_open: %s", strerror(-err));

@@ -28,6 +28,9 @@ Suite *suite_policy(void);
 Suite *suite_noise(void);
 Suite *suite_noise_vector(void);
 Suite *suite_cookie(void);
+Suite *suite_shim(void);
+Suite *suite_shim_cap(void);
+Suite *suite_shim_ctl(void);
 Suite *suite_replay(void);
 Suite *suite_offload(void);
 Suite *suite_tun_udp(void);
@@ -55,6 +58,12 @@ void test_put_be64(uint8_t *p, uint64_t v);
 uint64_t test_get_be64(const uint8_t *p);
 /* Re-signs an edited object: its last WIRE_SIG_LEN bytes over the rest. */
 void test_resign(uint8_t *buf, size_t len, const struct authority_key *ak);
+
+/*
+ * Says that test cannot run here and why (a SKIP line, counted); fails
+ * instead under CAPTUN_NO_SKIP=1. The caller returns right after.
+ */
+void test_skip(const char *test, const char *why);
 
 /* Ends a list of bits (test_mask_of). */
 #define BITS_END (-1)
