@@ -160,6 +160,7 @@ int shim_cap_set(struct shim *s, const uint8_t *const *user_tokens,
 		goto out;
 	}
 	s->cap = *next;
+	shim_queue_table_sync(s);	/* before whoever changed it hears back */
 	if (s->mode && s->mode->cap_changed) {
 		s->mode->cap_changed(s);
 		goto out;

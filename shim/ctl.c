@@ -61,6 +61,7 @@ struct ctl_client {
 	bool in_use;
 	bool closing;			/* close once the output is flushed */
 	bool throttled;			/* its uid's budget is spent: not read */
+	unsigned subs;			/* enum shim_ctl_sub: the pushes it gets */
 	uid_t uid;
 	uint32_t events;		/* what epoll watches for it */
 	uint64_t active_ns;
@@ -84,6 +85,7 @@ struct ctl {
 	struct ctl_uid uids[CTL_CLIENTS];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uint64_t dropped;		/* clients dropped for falling behind */
+	struct ctl_client *serving;	/* whose request is being answered */
 };
 
 enum {
@@ -157,8 +159,8 @@ static void client_close(struct shim *s, struct ctl_client *c)
 	c->ev.fn = stale_event;
 }
 
-/* Sends what the socket takes now; false if the client is gone. */
-static bool flush_out(struct shim *s, struct ctl_client *c)
+/* Sends what the socket takes now; false if the connection is broken. */
+static bool send_out(struct ctl_client *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t n = send(c->ev.fd, c->out + c->out_off, c->out_len - c->out_off,
@@ -168,11 +170,19 @@ static bool flush_out(struct shim *s, struct ctl_client *c)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			break;
-		if (n <= 0) {
-			client_close(s, c);
+		if (n <= 0)
 			return false;
-		}
 		c->out_off += (size_t)n;
+	}
+	return true;
+}
+
+/* Sends what the socket takes now; false if the client is gone. */
+static bool flush_out(struct shim *s, struct ctl_client *c)
+{
+	if (!send_out(c)) {
+		client_close(s, c);
+		return false;
 	}
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
@@ -187,29 +197,16 @@ static bool flush_out(struct shim *s, struct ctl_client *c)
 }
 
 /*
- * Queues one answer line (the reference is taken) and sends what it can.
- * A client whose queue would pass CTL_OUT_MAX is dropped: false.
+ * Appends one line to c's output queue; -ENOBUFS if the queue would pass
+ * CTL_OUT_MAX (the client has fallen behind), -ENOMEM.
  */
-static bool reply(struct shim *s, struct ctl_client *c, json_t *obj)
+static int enqueue(struct shim *s, struct ctl_client *c, const char *text, size_t len)
 {
-	char *text = json_dumps(obj, JSON_COMPACT);
-	size_t len;
-
-	json_decref(obj);
-	if (!text)
-		text = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
-	if (!text) {
-		client_close(s, c);
-		return false;
-	}
-	len = strlen(text);
 	if (c->out_len - c->out_off + len + 1 > CTL_OUT_MAX) {
-		free(text);
 		s->ctl->dropped++;
 		shim_log(LOG_WARNING, "control client (uid %u) dropped: it does not read "
 			 "its answers", (unsigned)c->uid);
-		client_close(s, c);
-		return false;
+		return -ENOBUFS;
 	}
 	if (c->out_off && c->out_len + len + 1 > c->out_cap) {
 		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
@@ -223,18 +220,39 @@ static bool reply(struct shim *s, struct ctl_client *c, json_t *obj)
 		while (cap < c->out_len + len + 1)
 			cap *= 2;
 		nb = realloc(c->out, cap);
-		if (!nb) {
-			free(text);
-			client_close(s, c);
-			return false;
-		}
+		if (!nb)
+			return -ENOMEM;
 		c->out = nb;
 		c->out_cap = cap;
 	}
 	memcpy(c->out + c->out_len, text, len);
 	c->out[c->out_len + len] = '\n';
 	c->out_len += len + 1;
+	return 0;
+}
+
+/*
+ * Queues one answer line (the reference is taken) and sends what it can.
+ * A client whose queue would pass CTL_OUT_MAX is dropped: false.
+ */
+static bool reply(struct shim *s, struct ctl_client *c, json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_COMPACT);
+	int ret;
+
+	json_decref(obj);
+	if (!text)
+		text = strdup("{\"ok\":false,\"error\":\"out of memory\"}");
+	if (!text) {
+		client_close(s, c);
+		return false;
+	}
+	ret = enqueue(s, c, text, strlen(text));
 	free(text);
+	if (ret < 0) {
+		client_close(s, c);
+		return false;
+	}
 	return flush_out(s, c);
 }
 
@@ -261,6 +279,7 @@ static void mark_pending(struct shim *s)
 static bool serve(struct shim *s, struct ctl_client *c)
 {
 	unsigned done = 0;
+	json_t *ans;
 	char *nl;
 
 	while ((nl = memchr(c->in, '\n', c->in_len))) {
@@ -275,7 +294,10 @@ static bool serve(struct shim *s, struct ctl_client *c)
 			watch(s, c, c->out_len ? EPOLLOUT : 0);
 			return true;
 		}
-		if (!reply(s, c, shim_ctl_answer(s, c->uid, c->in, l)))
+		s->ctl->serving = c;
+		ans = shim_ctl_answer(s, c->uid, c->in, l);
+		s->ctl->serving = NULL;
+		if (!reply(s, c, ans))
 			return false;
 		memmove(c->in, nl + 1, c->in_len - l - 1);
 		c->in_len -= l + 1;
@@ -508,4 +530,50 @@ void shim_ctl_close(struct shim *s)
 uint64_t shim_ctl_dropped(const struct shim *s)
 {
 	return s->ctl ? s->ctl->dropped : 0;
+}
+
+int shim_ctl_subscribe(struct shim *s, unsigned subs)
+{
+	if (!s->ctl || !s->ctl->serving)
+		return -ENOTCONN;
+	s->ctl->serving->subs |= subs;
+	return 0;
+}
+
+/*
+ * A line no request asked for, to every client subscribed to sub (the
+ * reference is taken): queued and sent as far as the socket takes it now.
+ * It never closes a client here (the push may come from inside that
+ * client's own request): one that has fallen behind or whose connection
+ * broke is shut down, and its next event closes it. The number of clients
+ * it went to.
+ */
+unsigned shim_ctl_push(struct shim *s, unsigned sub, json_t *obj)
+{
+	struct ctl *ctl = s->ctl;
+	unsigned sent = 0;
+	char *text = NULL;
+
+	for (int i = 0; ctl && obj && i < CTL_CLIENTS; i++) {
+		struct ctl_client *c = &ctl->clients[i];
+
+		if (!c->in_use || c->closing || !(c->subs & sub))
+			continue;
+		if (!text && !(text = json_dumps(obj, JSON_COMPACT)))
+			break;
+		if (enqueue(s, c, text, strlen(text)) < 0 || !send_out(c)) {
+			shutdown(c->ev.fd, SHUT_RDWR);
+			c->closing = true;
+			c->out_off = c->out_len = 0;
+			watch(s, c, EPOLLOUT);
+			continue;
+		}
+		if (c->out_off == c->out_len)
+			c->out_off = c->out_len = 0;
+		watch(s, c, (c->throttled ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0));
+		sent++;
+	}
+	free(text);
+	json_decref(obj);
+	return sent;
 }

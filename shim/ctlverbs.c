@@ -300,7 +300,8 @@ json_t *shim_ctl_answer(struct shim *s, uid_t uid, const char *line, size_t len)
 	else if (strcmp(cmd, "publish") == 0)
 		ans = publish(s, uid, req);
 	else if (strncmp(cmd, "queue_", 6) == 0 && (strcmp(cmd, "queue_hello") == 0 ||
-		 strcmp(cmd, "queue_verdict") == 0 || strcmp(cmd, "queue_denied") == 0))
+		 strcmp(cmd, "queue_verdict") == 0 || strcmp(cmd, "queue_denied") == 0 ||
+		 strcmp(cmd, "queue_subscribe") == 0))
 		ans = shim_queue_request(s, uid, cmd, req);
 	else if (strcmp(cmd, "ping") == 0)
 		ans = json_pack("{s:b}", "ok", 1);

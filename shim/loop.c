@@ -64,6 +64,7 @@ static void on_timer(struct shim *s, struct shim_ev *ev, uint32_t events)
 		s->ct_expired_ns = now;
 	}
 	shim_ctl_tick(s);
+	shim_queue_table_sync(s);
 	shim_tx_flush(s);
 	shim_flows_tick(s);
 }

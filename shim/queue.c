@@ -7,14 +7,22 @@
  * capqueue holds the privilege NFQUEUE needs; capshim keeps none. A flow
  * the reader lets through still meets capshim's own check at the TUN,
  * so a verdict given just before a capability change cannot widen it.
+ *
+ * The verdict table: the overlay addresses whose new flows the capability
+ * allows now, pushed to the subscribed reader whenever it changes, so that
+ * allowed flows cost no round trip; why that is safe is in
+ * queue/queue_proto.h.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "../queue/queue_proto.h"
 #include "shim.h"
@@ -66,9 +74,80 @@ static bool flow_of(json_t *req, struct inet_flow *f)
 	return inet_pton(AF_INET6, dst, &f->dst) == 1 && f->family == AF_INET6;
 }
 
+_Static_assert(QUEUE_TABLE_MAX >= 2 * SHIM_PEERS_MAX, "two addresses per peer");
+
+/*
+ * What verdict() answers "a" for, as a table: a peer's addresses when its
+ * bit is in the capability (or it is cut off, or checks are off). Flows
+ * to addresses of no peer are left to verdict(): they stay round trips.
+ */
+static void table_build(struct shim *s, struct queue_table *t)
+{
+	bool all = s->cfg.no_cap_check || s->cfg.skip_sender_check;
+
+	t->n = 0;
+	for (size_t i = 0; i < s->npeers && t->n + 2 <= QUEUE_TABLE_MAX; i++) {
+		const struct peer *p = &s->peers[i];
+
+		if (!all && !p->disabled && !mask_bit_test(&s->cap.mask, p->bit))
+			continue;
+		if (p->has4)
+			t->addr[t->n++] = p->overlay4;
+		if (p->has6)
+			t->addr[t->n++] = p->overlay6;
+	}
+	queue_table_sort(t);
+}
+
+/* Rebuilds the table; pushes it if it changed, or to a new subscriber. */
+static void table_sync(struct shim *s, bool force)
+{
+	struct queue_table *t = malloc(sizeof(*t));
+	uint8_t hash[sizeof(s->queue.table_hash)];
+
+	if (!t) {
+		shim_log(LOG_ERR, "nfqueue: no memory for the verdict table");
+		return;
+	}
+	table_build(s, t);
+	crypto_generichash(hash, sizeof(hash), (const uint8_t *)t->addr,
+			   t->n * sizeof(t->addr[0]), NULL, 0);
+	if (!s->queue.gen || sodium_memcmp(hash, s->queue.table_hash, sizeof(hash)) != 0) {
+		s->queue.gen++;
+		memcpy(s->queue.table_hash, hash, sizeof(hash));
+		s->queue.entries = t->n;
+		force = true;
+	}
+	t->gen = s->queue.gen;
+	if (force && shim_ctl_push(s, SHIM_CTL_SUB_QUEUE, queue_table_json(t)))
+		s->queue.pushes++;
+	free(t);
+}
+
+void shim_queue_table_sync(struct shim *s)
+{
+	table_sync(s, false);
+}
+
+static json_t *subscribe(struct shim *s)
+{
+	if (shim_ctl_subscribe(s, SHIM_CTL_SUB_QUEUE) < 0)
+		return error("queue_subscribe: only a control-socket client can subscribe");
+	table_sync(s, true);
+	return json_pack("{s:b, s:I}", "ok", 1, "gen", (json_int_t)s->queue.gen);
+}
+
+static uint64_t count_of(json_t *req, const char *key)
+{
+	json_t *v = json_object_get(req, key);
+
+	return json_is_integer(v) && json_integer_value(v) >= 0 ?
+	       (uint64_t)json_integer_value(v) : 0;
+}
+
 static json_t *hello(struct shim *s, json_t *req)
 {
-	json_t *num = json_object_get(req, "queue");
+	json_t *num = json_object_get(req, "queue"), *gen = json_object_get(req, "table");
 
 	if (!s->queue.first_ms)
 		s->queue.first_ms = mono_ms();
@@ -76,6 +155,10 @@ static json_t *hello(struct shim *s, json_t *req)
 	s->queue.num = json_is_integer(num) ? (int)json_integer_value(num) : -1;
 	s->queue.bypass = json_is_true(json_object_get(req, "bypass"));
 	s->queue.rules = json_is_true(json_object_get(req, "rules"));
+	s->queue.reader_gen = json_is_integer(gen) && json_integer_value(gen) >= 0 ?
+			      json_integer_value(gen) : -1;
+	s->queue.reader_local = count_of(req, "local");
+	s->queue.reader_asked = count_of(req, "asked");
 	return json_pack("{s:b, s:s}", "ok", 1, "host", s->self.name);
 }
 
@@ -150,6 +233,8 @@ json_t *shim_queue_request(struct shim *s, uid_t uid, const char *cmd, json_t *r
 		return hello(s, req);
 	if (strcmp(cmd, "queue_verdict") == 0)
 		return verdict(s, req);
+	if (strcmp(cmd, "queue_subscribe") == 0)
+		return subscribe(s);
 	return denied(s, req);
 }
 
@@ -177,10 +262,22 @@ json_t *shim_queue_status(struct shim *s)
 		       "capqueue is not running: new flows to the overlay are DROPPED by the "
 		       "kernel (fail closed) until it runs again";
 	}
-	return json_pack("{s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:s}", "reader", state,
-			 "queue", s->queue.num, "bypass", s->queue.bypass, "rules", s->queue.rules,
-			 "last_hello_ms_ago",
+	/*
+	 * accepted/denied: round trips answered here; local/asked: the
+	 * reader's own count of flows it let through from its table and of
+	 * those it asked about, as of its last hello.
+	 */
+	return json_pack("{s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:s}",
+			 "reader", state, "queue", s->queue.num, "bypass", s->queue.bypass,
+			 "rules", s->queue.rules, "last_hello_ms_ago",
 			 (json_int_t)(s->queue.hello_ms ? (json_int_t)(now - s->queue.hello_ms) : -1),
 			 "accepted", (json_int_t)s->queue.accepted,
-			 "denied", (json_int_t)s->queue.denied, "note", note);
+			 "denied", (json_int_t)s->queue.denied,
+			 "local", (json_int_t)s->queue.reader_local,
+			 "asked", (json_int_t)s->queue.reader_asked,
+			 "table", "gen", (json_int_t)s->queue.gen,
+			 "entries", (json_int_t)s->queue.entries,
+			 "pushes", (json_int_t)s->queue.pushes,
+			 "reader_gen", (json_int_t)(s->queue.first_ms ? s->queue.reader_gen : -1),
+			 "note", note);
 }

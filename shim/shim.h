@@ -332,6 +332,12 @@ struct shim {
 		int num;
 		bool bypass, rules;
 		uint64_t accepted, denied;
+		uint64_t gen;			/* the verdict table's (queue.c) */
+		uint8_t table_hash[32];		/* of its addresses */
+		size_t entries;
+		uint64_t pushes;
+		int64_t reader_gen;		/* the reader's, from its hello */
+		uint64_t reader_local, reader_asked;
 	} queue;
 	/* --xdp: the early-drop program's counters (xdp.c), or NULL */
 	int (*xdp_counters)(struct shim *s, uint64_t *out, const char **names,
@@ -463,6 +469,14 @@ void shim_ctl_close(struct shim *s);
 /* Every tick: clients whose budget refilled are served again. */
 void shim_ctl_tick(struct shim *s);
 uint64_t shim_ctl_dropped(const struct shim *s);
+/* Pushes: lines that no request asked for, to the clients that subscribed. */
+enum shim_ctl_sub {
+	SHIM_CTL_SUB_QUEUE = 1 << 0,	/* capqueue's verdict table (queue.c) */
+};
+/* The client whose request is being answered gets subs; -ENOTCONN outside one. */
+int shim_ctl_subscribe(struct shim *s, unsigned subs);
+/* obj (reference taken) to every client subscribed to sub; how many. */
+unsigned shim_ctl_push(struct shim *s, unsigned sub, json_t *obj);
 int shim_ev_add(struct shim *s, struct shim_ev *ev);
 
 /* flows.c: denied flows recorded at both ends (common/flowrec.h) */
@@ -485,6 +499,11 @@ int shim_flow_attach_event(struct shim *s, const struct attach_event *e);
 /* queue.c: the NFQUEUE reader's verbs (queue/queue_proto.h) */
 json_t *shim_queue_request(struct shim *s, uid_t uid, const char *cmd, json_t *req);
 json_t *shim_queue_status(struct shim *s);
+/*
+ * The verdict table capqueue holds, pushed when it changed: called where
+ * the capability changes and every tick (whatever else it depends on).
+ */
+void shim_queue_table_sync(struct shim *s);
 /* hostadd.c: a host that joins while capshim runs. */
 void shim_peer_add(struct shim *s, const struct token *t, const uint8_t *bin,
 		   size_t len, char *report, size_t cap);

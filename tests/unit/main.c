@@ -219,6 +219,7 @@ int main(void)
 	srunner_add_suite(sr, suite_pam_capd());
 	srunner_add_suite(sr, suite_kbpf());
 	srunner_add_suite(sr, suite_flowrec());
+	srunner_add_suite(sr, suite_queue_table());
 	srunner_add_suite(sr, suite_report());
 	srunner_add_suite(sr, suite_flows_attach());
 	srunner_add_suite(sr, suite_aead());

@@ -46,6 +46,7 @@ Suite *suite_guard(void);
 Suite *suite_pam_capd(void);
 Suite *suite_kbpf(void);
 Suite *suite_flowrec(void);
+Suite *suite_queue_table(void);
 Suite *suite_report(void);
 Suite *suite_flows_attach(void);
 Suite *suite_aead(void);
