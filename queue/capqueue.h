@@ -5,13 +5,15 @@
  *   main.c    command line, setup, privileges, the event loop
  *   rules.c   the iptables/ip6tables rules that queue new flows to it
  *   nfq.c     libnetfilter_queue: packets in, verdicts out
- *   link.c    the connection to capshim (queue/queue_proto.h): verdicts asked
- *             per new flow, denied flows handed over with their process
+ *   link.c    the connection to capshim (queue/queue_proto.h): the verdict
+ *             table it pushes, verdicts asked for the flows the table does
+ *             not allow, denied flows handed over with their process
  *   procs.c   the process behind a packet: socket -> inode -> pid
  *
  * Only the first packet of each new flow towards the overlay interface
- * is queued (conntrack NEW). capqueue asks capshim, which holds the
- * capability in force, and gives the kernel the verdict: accept, or mark
+ * is queued (conntrack NEW). capqueue lets it go on at once if capshim's
+ * pushed table allows its destination; otherwise it asks capshim, which
+ * holds the capability in force, and gives the kernel the verdict: accept, or mark
  * and repeat so that an earlier rule REJECTs the packet at once (TCP
  * reset / ICMP administratively prohibited). Without capqueue the rule
  * still queues, and the kernel drops (fail closed) unless --queue-bypass.
@@ -30,7 +32,7 @@
 enum capqueue_limit {
 	CAPQUEUE_PENDING_MAX = 4096,	/* packets awaiting capshim's answer */
 	CAPQUEUE_OUT_MAX = 4 << 20,	/* bytes queued towards capshim */
-	CAPQUEUE_IN_MAX = 64 * 1024,	/* one answer line */
+	CAPQUEUE_IN_MAX = QUEUE_TABLE_LINE_MAX,	/* one answer or push line */
 	CAPQUEUE_COPY = 256,		/* bytes of each packet copied to us */
 	CAPQUEUE_MAXLEN = 8192,		/* the kernel's queue length */
 };

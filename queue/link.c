@@ -1,8 +1,14 @@
 /*
  * queue/link.c - capqueue's connection to capshim (queue/queue_proto.h).
  *
- * Each queued packet becomes a queue_verdict request; answers come back
- * in order, so a FIFO of what was asked matches them up. The socket is
+ * capshim pushes its verdict table on this connection (subscribed once on
+ * connecting): a queued packet whose destination the table allows is
+ * accepted at once, with no round trip. Every other one becomes a
+ * queue_verdict request; answers come back in order, so a FIFO of what
+ * was asked matches them up (push lines, marked "push", are not answers).
+ * The table goes with the connection: with none, every flow is asked
+ * about, and refused if no answer comes (queue/queue_proto.h says why a
+ * stale table cannot refuse or widen anything). The socket is
  * non-blocking both ways: requests wait in a bounded buffer, and a
  * capshim that is gone or silent for QUEUE_ANSWER_TIMEOUT_MS makes every
  * waiting packet fail closed (refused at once) until it answers again.
@@ -40,7 +46,14 @@ struct capqueue_link {
 	struct capqueue_pending *fifo;	/* ring of CAPQUEUE_PENDING_MAX */
 	size_t head, count;
 	uint64_t refused_down;
+	struct queue_table *table;	/* capshim's last push, or NULL */
+	struct queue_table *spare;	/* the next push is parsed into it */
+	struct queue_table *tables[2];
+	uint64_t local, asked;		/* verdicts from the table, round trips */
+	uint64_t bad_push_logged;
 };
+
+_Static_assert((long)CAPQUEUE_IN_MAX >= (long)QUEUE_TABLE_LINE_MAX, "a push line fits");
 
 int capqueue_link_new(struct capqueue_link **out, const struct capqueue_config *cfg,
 		      struct capqueue_nfq *nfq)
@@ -55,7 +68,10 @@ int capqueue_link_new(struct capqueue_link **out, const struct capqueue_config *
 	l->out = malloc(CAPQUEUE_OUT_MAX);
 	l->in = malloc(CAPQUEUE_IN_MAX);
 	l->fifo = calloc(CAPQUEUE_PENDING_MAX, sizeof(*l->fifo));
-	if (!l->out || !l->in || !l->fifo) {
+	l->tables[0] = malloc(sizeof(*l->tables[0]));
+	l->tables[1] = malloc(sizeof(*l->tables[1]));
+	l->spare = l->tables[0];
+	if (!l->out || !l->in || !l->fifo || !l->tables[0] || !l->tables[1]) {
 		capqueue_link_free(l);
 		return -ENOMEM;
 	}
@@ -101,6 +117,7 @@ static void disconnect(struct capqueue_link *l, const char *why)
 	l->fd = -1;
 	l->up = false;
 	l->out_len = l->in_len = 0;
+	l->table = NULL;	/* until the next connection's push: ask */
 	drop_pending(l);
 }
 
@@ -132,9 +149,11 @@ static void hello(struct capqueue_link *l)
 	struct capqueue_pending p = { .sent_ms = capqueue_mono_ms() };
 
 	l->last_hello_ms = p.sent_ms;
-	push(l, &p, json_pack("{s:s, s:i, s:b, s:b}", "cmd", "queue_hello",
+	push(l, &p, json_pack("{s:s, s:i, s:b, s:b, s:I, s:I, s:I}", "cmd", "queue_hello",
 			      "queue", (int)l->cfg->num, "bypass", l->cfg->bypass,
-			      "rules", l->cfg->rules));
+			      "rules", l->cfg->rules,
+			      "table", l->table ? (json_int_t)l->table->gen : (json_int_t)-1,
+			      "local", (json_int_t)l->local, "asked", (json_int_t)l->asked));
 }
 
 static void connect_shim(struct capqueue_link *l)
@@ -156,6 +175,8 @@ static void connect_shim(struct capqueue_link *l)
 	l->up = true;
 	capqueue_log(LOG_INFO, "connected to capshim %s", l->cfg->shim);
 	hello(l);
+	push(l, &(struct capqueue_pending){ .sent_ms = l->last_hello_ms },
+	     json_pack("{s:s}", "cmd", "queue_subscribe"));
 }
 
 static json_t *flow_json(const char *cmd, const struct inet_flow *f)
@@ -177,9 +198,15 @@ void capqueue_link_packet(struct capqueue_link *l, uint32_t id, const uint8_t *p
 		capqueue_nfq_accept(l->nfq, id);	/* capshim drops it as malformed */
 		return;
 	}
+	if (l->table && queue_table_allows(l->table, &p.flow.dst)) {
+		l->local++;
+		capqueue_nfq_accept(l->nfq, id);
+		return;
+	}
 	p.sent_ms = capqueue_mono_ms();
 	if (l->fd < 0)
 		connect_shim(l);
+	l->asked++;
 	if (!push(l, &p, flow_json("queue_verdict", &p.flow))) {
 		if (l->refused_down++ % 1000 == 0)
 			capqueue_log(LOG_WARNING, "capshim %s cannot be asked: new flows are "
@@ -226,20 +253,43 @@ static void deny(struct capqueue_link *l, const struct capqueue_pending *p)
 	capqueue_nfq_refuse(l->nfq, p->packet_id);
 }
 
+/* A pushed table replaces the one in force whole; a bad one drops it. */
+static void table_pushed(struct capqueue_link *l, json_t *a)
+{
+	if (!queue_table_from_json(a, l->spare)) {
+		if (l->bad_push_logged++ % 100 == 0)
+			capqueue_log(LOG_WARNING, "capshim %s pushed a table that does not "
+				     "parse: every new flow is asked about", l->cfg->shim);
+		l->table = NULL;
+		return;
+	}
+	l->table = l->spare;
+	l->spare = l->table == l->tables[0] ? l->tables[1] : l->tables[0];
+}
+
 static void answer(struct capqueue_link *l, const char *line, size_t len)
 {
+	json_t *a = json_loadb(line, len, 0, NULL);
 	struct capqueue_pending p;
 	const char *v;
-	json_t *a;
 
-	if (!l->count)
-		return;	/* nothing asked: ignore */
+	if (json_object_get(a, "push")) {
+		table_pushed(l, a);
+		json_decref(a);
+		return;
+	}
+	if (!l->count || !l->fifo[l->head].packet_id) {
+		/* nothing asked (ignored), or a hello's, subscription's or denied event's answer */
+		if (l->count) {
+			l->head = (l->head + 1) % CAPQUEUE_PENDING_MAX;
+			l->count--;
+		}
+		json_decref(a);
+		return;
+	}
 	p = l->fifo[l->head];
 	l->head = (l->head + 1) % CAPQUEUE_PENDING_MAX;
 	l->count--;
-	if (!p.packet_id)
-		return;	/* a hello's or a denied event's answer */
-	a = json_loadb(line, len, 0, NULL);
 	v = json_string_value(json_object_get(a, "v"));
 	if (v && strcmp(v, "a") == 0)
 		capqueue_nfq_accept(l->nfq, p.packet_id);
@@ -320,5 +370,7 @@ void capqueue_link_free(struct capqueue_link *l)
 	free(l->out);
 	free(l->in);
 	free(l->fifo);
+	free(l->tables[0]);
+	free(l->tables[1]);
 	free(l);
 }

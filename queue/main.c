@@ -1,6 +1,8 @@
 /*
  * queue/main.c - capqueue: command line, setup, privileges and the event
  * loop. One thread; signals through a signalfd, time through a timerfd.
+ * In each turn capshim's lines are read before the queued packets, so that
+ * a table pushed before a packet was sent decides it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,8 +41,10 @@ static const char usage_text[] =
 "queue the first packet of every new flow (conntrack NEW) towards the\n"
 "overlay interface, for IPv4 and IPv6, locally sent (OUTPUT) or routed\n"
 "(FORWARD), and asks capshim, which holds this host's capability, for\n"
-"each one's verdict. An allowed flow goes on (established traffic is never\n"
-"queued, so it costs nothing); a denied one is refused at once (TCP reset,\n"
+"each one's verdict; capshim pushes the destinations its capability allows\n"
+"whenever that changes, and flows to those go on without asking. An allowed\n"
+"flow goes on (established traffic is never queued, so it costs nothing);\n"
+"a denied one is refused at once (TCP reset,\n"
 "ICMP administratively prohibited: the application sees an error, not a\n"
 "time-out), and capshim records it in DIR/flows.log with the local uid,\n"
 "user, pid, command and executable that opened it (for routed traffic, the\n"
@@ -311,6 +315,7 @@ static int loop(struct capqueue_nfq *q, struct capqueue_link *l)
 	capqueue_link_tick(l);
 	while (running) {
 		struct epoll_event evs[8];
+		bool packets = false;
 		int n;
 
 		link_watch(ep, l, &lev, &watched);
@@ -337,7 +342,7 @@ static int loop(struct capqueue_nfq *q, struct capqueue_link *l)
 					capqueue_link_tick(l);
 				break;
 			case EV_NFQ:
-				capqueue_nfq_readable(q);
+				packets = true;	/* after capshim's lines: a push first */
 				break;
 			case EV_LINK:
 				if (e->fd == capqueue_link_fd(l))
@@ -346,6 +351,8 @@ static int loop(struct capqueue_nfq *q, struct capqueue_link *l)
 				break;
 			}
 		}
+		if (packets)
+			capqueue_nfq_readable(q);
 	}
 out:
 	if (sig.fd >= 0)

@@ -7,6 +7,10 @@
 # finds a changed line, `report` names the right process for every case
 # (text, JSON, and an HTML page checked in headless Chromium), `why`
 # explains a denial; a host whose reader is stopped fails closed.
+# capshim pushes its verdict table to the reader: an allowed flow is let
+# through by capqueue alone (no round trip), a login that narrows host1
+# reaches the table before A's first curl (refused, with the process), the
+# logout widens it again, and a restarted reader gets the table anew.
 #
 #      L-host1 (bit 1)          L-host2 (bit 2)          L-host3 (bit 3)
 #      grant host2,host3        grant: none              grant host1
@@ -54,6 +58,29 @@ check_eq "host1's capshim sees its NFQUEUE reader running" "$(reader host1)" run
 check_eq "status says the queue fails closed" \
 	"$(jget "$(status "$L" host1)" "'fail closed' in d['nfqueue']['note']")" true
 
+# ---- the verdict table: allowed flows decided by capqueue alone ----------------------
+# nfq HOST EXPR: a member of HOST's capshim status 'nfqueue'
+nfq() { jget "$(status "$L" "$1")" "d['nfqueue']$2"; }
+# table_held HOST: the reader says (in its hello) it holds capshim's latest table
+table_held() {
+	local st
+	st=$(status "$L" "$1")
+	[ "$(jget "$st" "d['nfqueue']['table']['gen'] >= 1 and d['nfqueue']['table']['reader_gen'] == d['nfqueue']['table']['gen']")" = true ]
+}
+local_ge() { [ "$(nfq "$1" "['local']")" -ge "$2" ]; }
+check "host1's reader holds capshim's verdict table" wait_until 5 table_held host1
+check_ge "... which lists host2 and host3, v4 and v6 (host1's own grant)" \
+	"$(nfq host1 "['table']['entries']")" 4
+GEN0=$(nfq host1 "['table']['gen']")
+LOCAL0=$(nfq host1 "['local']")
+ASKED0=$(nfq host1 "['accepted']")
+check "nobody logged in on host1: root's curl to host2 gets through" \
+	inlab "$L" host1 curl -sS -m 3 -o /dev/null "http://$H2/"
+check "... allowed by capqueue from its table (its hello counts a local verdict)" \
+	wait_until 5 local_ge host1 $((LOCAL0 + 1))
+check_eq "... with no round trip (capshim answered no queue_verdict with allow)" \
+	"$(nfq host1 "['accepted']")" "$ASKED0"
+
 # run_case NAME RUNNER...: runs RUNNER (which prints its pid first, then
 # execs the client); records NAME's pid, exit status and milliseconds.
 # MS is the client's own view of its time (curl's time_total, ping's
@@ -83,6 +110,10 @@ except OSError:
 time.sleep(0.5)'
 
 login_hold a1 "$L" host1 A || not_ok "A's login to host1"
+# A's login narrows host1: the new table was pushed before capd heard back,
+# so A's first curl below is asked about and refused with its process
+# (case_check a4), not let through by a stale table.
+check_gt "A's login pushed a new table to host1's reader" "$(nfq host1 "['table']['gen']")" "$GEN0"
 run_case a4 "$CAPLAB" ssh "$L" host1 A -- sh -c "$CURL" "http://$H2/"
 run_case a6 "$CAPLAB" ssh "$L" host1 A -- sh -c "$CURL" "http://[$H2_6]/"
 run_case root inlab "$L" host1 sh -c "$CURL" "http://$H2/"
@@ -94,6 +125,11 @@ login_wait a1 >/dev/null 2>&1
 # rule); B's cases on host3 are B's alone after that.
 users_are() { [ "$(jget "$(status "$L" "$1")" "d['users']")" = "$2" ]; }
 check "A's hop to host3 has ended: host3's capability names nobody" wait_until 10 users_are host3 ""
+check "A's login on host1 has ended: host1's capability names nobody" wait_until 10 users_are host1 ""
+LOCAL1=$(nfq host1 "['local']")
+check "host1's table widened again: root's curl to host2 gets through (no stale deny)" \
+	inlab "$L" host1 curl -sS -m 3 -o /dev/null "http://$H2/"
+check "... decided by capqueue from its table" wait_until 5 local_ge host1 $((LOCAL1 + 1))
 run_case b4 "$CAPLAB" ssh "$L" host3 B -- sh -c "$CURL" "http://$H2/"
 run_case udp "$CAPLAB" ssh "$L" host3 B -- python3 -c "$UDP" "$H2"
 run_case ping4 "$CAPLAB" ssh "$L" host3 B -- sh -c "$PING" "$H2"
@@ -242,7 +278,9 @@ inlab "$L" host3 setsid "$CAPTUN_BIN/capqueue" --ifname cap0 --shim "$D/hosts/ho
 echo $! >"$D/hosts/host3/capqueue.pid"
 check "a new reader: capshim sees it running" wait_until 5 sh -c \
 	"\"$CAPLAB\" shim $L host3 '{\"cmd\":\"status\"}' | grep -q '\"reader\": *\"running\"'"
+check "... it subscribed and holds the table" wait_until 5 table_held host3
 check "... and host3 -> host1 works again" inlab "$L" host3 curl -sS -m 3 -o /dev/null "http://$H1/"
+check "... allowed by the new reader from its table" wait_until 5 local_ge host3 1
 
 for f in "$D"/hosts/*/capqueue.log "$D"/hosts/*/capd.log; do
 	if grep -Eq 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$f"; then

@@ -129,10 +129,16 @@ static int print(json_t *st)
 	printf("%s\n", any ? "" : " none");
 	v = json_object_get(st, "nfqueue");
 	if (json_is_object(v))
-		printf("nfqueue: reader %s, queue %lld, %lld accepted, %lld denied: %s\n",
+		printf("nfqueue: reader %s, queue %lld, %lld accepted, %lld denied (asked), "
+		       "%lld allowed by the reader's table (gen %lld, reader has %lld): %s\n",
 		       str(v, "reader"), (long long)json_integer_value(json_object_get(v, "queue")),
 		       (long long)json_integer_value(json_object_get(v, "accepted")),
-		       (long long)json_integer_value(json_object_get(v, "denied")), str(v, "note"));
+		       (long long)json_integer_value(json_object_get(v, "denied")),
+		       (long long)json_integer_value(json_object_get(v, "local")),
+		       (long long)json_integer_value(json_object_get(json_object_get(v, "table"), "gen")),
+		       (long long)json_integer_value(json_object_get(json_object_get(v, "table"),
+								     "reader_gen")),
+		       str(v, "note"));
 	v = json_object_get(st, "flows");
 	if (json_is_object(v))
 		printf("flow records: %lld taken, %lld written one by one, %lld in summaries, "
