@@ -70,6 +70,10 @@ static void check_request(const struct capd_request *r)
 		for (size_t i = 0; i < json_array_size(r->objects); i++)
 			CHECK(json_string_value(json_array_get(r->objects, i)));
 		break;
+	case CAPD_VERB_FLOWS:
+		CHECK(r->max >= 1 && r->max <= CAPD_FLOWS_MAX);
+		CHECK(r->since <= (uint64_t)INT64_MAX);
+		break;
 	case CAPD_VERB_LIST:
 	case CAPD_VERB_STATUS:
 		break;
