@@ -371,7 +371,7 @@ int shim_attach_run(struct shim *s, const char *pidfile)
 	s->mode = &attach_mode;
 	s->mode_state = a;
 	s->flow_report = send_control;	/* refusal reports: over the mesh too */
-	a->ps = calloc(s->npeers + 1, sizeof(*a->ps));
+	a->ps = calloc(SHIM_PEERS_MAX, sizeof(*a->ps));	/* hosts join while running (hostadd.c) */
 	if (!a->ps) {
 		shim_log(LOG_ERR, "out of memory");
 		return 1;
