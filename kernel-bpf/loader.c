@@ -509,7 +509,8 @@ int kbpf_detach(struct kbpf *k)
 
 	if (!k->skel)
 		return 0;
-	routes_del(bpf_map__fd(k->skel->maps.peers), k->ifindex);
+	if (!k->routes_removed)
+		routes_del(bpf_map__fd(k->skel->maps.peers), k->ifindex);
 	dir_empty(k->pin_dir);
 	if (rmdir(k->pin_dir) < 0)
 		ret = -errno;

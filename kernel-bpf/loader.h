@@ -55,6 +55,7 @@ struct kbpf {
 	int dir_fd;			/* holds the directory's flock */
 	int link_fd[KBPF_LINK_COUNT];
 	bool adopted;			/* the links were there already */
+	bool routes_removed;		/* by the privileged helper: detach leaves them */
 	struct bpf_link *iter;		/* iter/tcp, not pinned: only we run it */
 	struct ring_buffer *rb;
 	char err[KBPF_ERR_LEN];		/* why the last call failed, one line */
@@ -78,7 +79,8 @@ int kbpf_links_attach(struct kbpf *k);
 
 /*
  * Removes everything in k's directory: links (so the programs detach),
- * maps, MTU routes, the directory. Used by a clean stop.
+ * maps, MTU routes (unless k->routes_removed: the privileged helper did),
+ * the directory. Used by a clean stop.
  */
 int kbpf_detach(struct kbpf *k);
 

@@ -12,6 +12,7 @@
  * link, map and route this instance made, and nothing else.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,8 @@ static int peers_setup(struct shim *s, struct attach_state *a)
 			if (!addrs[j])
 				continue;
 			memcpy(keep[n++], addrs[j]->s6_addr, 16);
+			if (a->routes.n < SHIM_PRIV_ROUTES_MAX)
+				memcpy(a->routes.addr[a->routes.n++], addrs[j]->s6_addr, 16);
 			ret = kbpf_route_mtu_add(a->k.ifindex, addrs[j]->s6_addr, mtu);
 			if (ret < 0) {
 				a->routes_refused++;
@@ -357,6 +360,47 @@ static void adopted_mask(struct attach_state *a)
 	a->provisional = true;
 }
 
+/*
+ * Once attached, nothing the daemon does while it runs needs a
+ * capability: maps, the ring buffer and the socket iterator work through
+ * the descriptors it holds. Only removing the MTU routes at a clean stop
+ * does (CAP_NET_ADMIN): a helper forked now keeps that capability alone
+ * (privsep.c), and this process, which parses what peers send, keeps none.
+ */
+static int privileges_drop(struct shim *s, struct attach_state *a)
+{
+	int ret;
+
+	a->routes.ifindex = a->k.ifindex;
+	a->routes.del = kbpf_route_mtu_del;
+	ret = shim_privsep_start(&a->priv, &a->routes, CAP_NET_ADMIN);
+	if (ret < 0) {
+		shim_log(LOG_ERR, "starting the privileged helper: %s", strerror(-ret));
+		return ret;
+	}
+	ret = daemon_privileges_drop();
+	if (ret < 0)
+		shim_log(LOG_ERR, "dropping capabilities: %s", strerror(-ret));
+	return ret;
+}
+
+/* At a stop: the helper removes the routes (kbpf_detach then leaves them), and goes. */
+static void privileges_stop(struct shim *s, struct attach_state *a)
+{
+	int ret;
+
+	if (a->priv.pid <= 0)
+		return;
+	ret = shim_privsep_routes_remove(&a->priv);
+	if (ret >= 0)
+		a->k.routes_removed = true;
+	else
+		shim_log(LOG_WARNING, "the privileged helper could not remove the MTU routes "
+			 "(%s): 'ip route flush proto %d dev %s' does", strerror(-ret),
+			 KBPF_ROUTE_PROTO, s->cfg.attach);
+	shim_privsep_stop(&a->priv);
+}
+
 int shim_attach_run(struct shim *s, const char *pidfile)
 {
 	static struct attach_state state;
@@ -367,6 +411,7 @@ int shim_attach_run(struct shim *s, const char *pidfile)
 	int ret, status = 1;
 
 	a->udp_fd = -1;
+	a->priv.fd = -1;
 	a->ev_sig.fd = a->ev_tick.fd = -1;
 	s->mode = &attach_mode;
 	s->mode_state = a;
@@ -453,10 +498,15 @@ int shim_attach_run(struct shim *s, const char *pidfile)
 	} else if (pidfile && (ret = daemon_pidfile_write(pidfile)) < 0) {
 		shim_log(LOG_WARNING, "pid file %s: %s", pidfile, strerror(-ret));
 	}
+	ret = privileges_drop(s, a);
+	if (ret < 0)
+		goto out_priv;
 	status = loop(s) < 0 ? 1 : 0;
 	if (!kbpf_iface_alive(&a->k))
 		status = 1;
 	shim_log(LOG_INFO, "stopping: detaching from %s", s->cfg.attach);
+out_priv:
+	privileges_stop(s, a);
 	if (pidfile)
 		unlink(pidfile);
 out_ctl:

@@ -14,6 +14,7 @@
 
 #include "attach_proto.h"
 #include "loader.h"
+#include "privsep.h"
 #include "shim.h"
 
 /* One message in assembly from a peer. */
@@ -41,6 +42,8 @@ struct attach_state {
 	bool provisional;		/* adopted: never wider than the kernel's last mask */
 	bool started;			/* the initial capability is set */
 	struct mask adopted_mask;
+	struct shim_priv_routes routes;	/* the MTU routes made at start */
+	struct shim_privsep priv;	/* the helper that removes them at stop */
 	uint64_t last_announce_ns;
 	uint64_t control_bad, send_errors, routes_refused;
 	bool stop;

@@ -54,6 +54,24 @@ H3=$("$CAPLAB" addr "$L" host3)
 PIN=$(jget "$(status "$L" host1)" "d['bpf_dir']")
 check_eq "host1's capshim runs attached to $IF" "$(jget "$(status "$L" host1)" "d['mode']")" attach
 
+# ---- 0. privileges: capshim keeps none, its helper CAP_NET_ADMIN alone -------------------
+caps() { awk '/^CapEff|^CapPrm|^CapBnd/ {print $2}' "/proc/$1/status" 2>/dev/null | sort -u | tr '\n' ' '; }
+nnp() { awk '/^NoNewPrivs/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+helper_of() { cat "/proc/$1/task/$1/children" 2>/dev/null | tr ' ' '\n' |
+	while read -r c; do [ -n "$c" ] && [ "$(cat "/proc/$c/comm" 2>/dev/null)" = capshim-priv ] && echo "$c"; done; }
+privs_ok() { # PID: capshim without capabilities, one helper with CAP_NET_ADMIN (bit 12) only
+	local pid=$1 h
+	h=$(helper_of "$pid")
+	check_eq "$2capshim (pid $pid, uid $(awk '/^Uid/ {print $2}' "/proc/$pid/status")) holds no capability (CapEff/CapPrm/CapBnd)" \
+		"$(caps "$pid")" "0000000000000000 "
+	check_eq "$2  ... and runs with no_new_privs" "$(nnp "$pid")" 1
+	check_eq "$2  ... one helper, capshim-priv, with CAP_NET_ADMIN alone" "$(caps "$h")" "0000000000001000 "
+	check_eq "$2  ... the helper runs with no_new_privs" "$(nnp "$h")" 1
+	check_eq "$2  ... the helper holds no descriptor but its socket and stdio" \
+		"$(ls "/proc/$h/fd" 2>/dev/null | sort -n | tr '\n' ' ')" "2 3 "
+}
+privs_ok "$(cat "$HD/capshim.pid")" ""
+
 curl_rc() { local rc=0; inlab "$L" "$1" curl -sS -m 3 -o /dev/null "$2" 2>/dev/null || rc=$?; echo "$rc"; }
 log_lines() { wc -l <"$D/hosts/$1/capshim.log"; }
 log_has() { tail -n +"$(($2 + 1))" "$D/hosts/$1/capshim.log" | grep -Eq -- "$3"; }
@@ -127,6 +145,7 @@ echo $! >"$HD/capshim.pid"
 check "a new capshim with the same command line answers" wait_until 10 "$CAPLAB" shim "$L" host1 '{"cmd":"ping"}'
 check_eq "  ... it adopted the pinned links" "$(jget "$(status "$L" host1)" "d['adopted']")" true
 check_eq "  ... the same links (taken over, not re-attached)" "$(link_ids | sort | tr '\n' ' ')" "$IDS"
+privs_ok "$(cat "$HD/capshim.pid")" "restarted: "
 check "  ... capd pushed A's capability to it again (users A, mask 3)" wait_until 10 sh -c \
 	"$CAPLAB status $L host1 | grep -q '\"users\": *\"A\"' && [ \"\$($CAPLAB status $L host1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"mask\"])')\" = 3 ]"
 sleep 0.5

@@ -226,6 +226,7 @@ int main(void)
 	srunner_add_suite(sr, suite_early());
 	srunner_add_suite(sr, suite_workers());
 	srunner_add_suite(sr, suite_config());
+	srunner_add_suite(sr, suite_privsep());
 
 	srunner_run_all(sr, CK_SILENT);
 	skips_report();

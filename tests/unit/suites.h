@@ -53,6 +53,7 @@ Suite *suite_aead(void);
 Suite *suite_early(void);
 Suite *suite_workers(void);
 Suite *suite_config(void);
+Suite *suite_privsep(void);
 
 /* Big-endian fields written and read by hand, apart from the library. */
 void test_put_be64(uint8_t *p, uint64_t v);
