@@ -13,8 +13,12 @@
 #      |  T-sw: br0; wireguard-go (or nebula) between the ul0s    |
 #      +---------------------------------------------------------+
 #
+#   0. capshim runs with no capability and no_new_privs; its helper
+#      capshim-priv holds CAP_NET_ADMIN alone (and again after a restart).
 #   1. A's curl host1 -> host2 fails in under 50 ms (curl's time_total),
-#      and host1's record names the process: pid, uid (A), comm curl.
+#      and host1's record names the process: pid, uid (A), comm curl, in
+#      its log and in its flows.log (via bpf); host2's flows.log has the
+#      report under the same flow id; capctl audit verify passes on both.
 #   2. A TCP connection host1 -> host2 that is open when A logs in to
 #      host1 is aborted at once (ECONNABORTED in the application).
 #   3. capshim killed -9 on host1: the kernel keeps enforcing (refused
@@ -88,6 +92,32 @@ check_eq "A's curl host1 -> host2: refused (curl exit 7)" "$rc" 7
 check_lt "A's curl host1 -> host2: refused in under $REFUSE_MS ms (curl's time_total ${ms} ms)" "$ms" "$REFUSE_MS"
 check "host1's record names the process: pid, uid $(id -u A) (A), comm curl" wait_until 2 log_has host1 "$L1" \
 	"denied \(sender\) tcp 10\.77\.0\.2:[0-9]+ -> 10\.77\.0\.3:80 from host host1 to host host2 users \[A\] epoch [0-9]+: .*uid $(id -u A) pid [0-9]+ \(curl\)"
+# the same refusal in the flow records: the sender's names the process, the
+# receiver's (from host1's report over the mesh) carries the same flow id
+flow_of() { # HOST SIDE VIA: the flow id of the last A-curl-to-host2:80 denial there
+	python3 - "$D/hosts/$1/flows.log" "$2" "$3" "$(id -u A)" <<'PY' 2>/dev/null
+import json, sys
+path, side, via, uid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+hit = ""
+for line in open(path):
+    r = json.loads(line)
+    if (r.get("kind") == "denied" and r.get("side") == side and r.get("via") == via
+            and r.get("src_host") == "host1" and r.get("dst_host") == "host2"
+            and r.get("dport") == 80 and r.get("proto") == "tcp"):
+        if side == "receiver" or (r.get("uid") == uid and r.get("user") == "A"
+                                  and r.get("comm") == "curl" and r.get("pid", 0) > 0):
+            hit = r["flow"]
+print(hit)
+PY
+}
+has_flow() { [ -n "$(flow_of "$@")" ]; }
+check "host1's flows.log: the sender record, via bpf, with uid, user A, pid, comm curl" \
+	wait_until 2 has_flow host1 sender bpf
+FLOW=$(flow_of host1 sender bpf)
+check "host2's flows.log: the receiver record of the report" wait_until 3 has_flow host2 receiver report
+check_eq "  ... under the sender's flow id ($FLOW)" "$(flow_of host2 receiver report)" "${FLOW:-none}"
+check "capctl audit verify passes on both hosts' flows.log" "$CAPTUN_BIN/capctl" audit verify \
+	"$D/hosts/host1/flows.log" "$D/hosts/host2/flows.log"
 login_end a1
 login_wait a1 2>/dev/null
 check "A gone: host1's mask is 2-3 again" wait_until 3 sh -c "[ \"\$($CAPLAB status $L host1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"mask\"])')\" = 2-3 ]"
