@@ -151,18 +151,7 @@ int capd_procsep_start(struct capd_procsep *ps)
 /* Closes capd's end (the helper exits) and reaps the helper. */
 void capd_procsep_stop(struct capd_procsep *ps)
 {
-	if (ps->fd >= 0)
-		close(ps->fd);
-	ps->fd = -1;
-	if (ps->pid > 0) {
-		for (int i = 0; i < 50 && waitpid(ps->pid, NULL, WNOHANG) == 0; i++)
-			usleep(10000);
-		if (waitpid(ps->pid, NULL, WNOHANG) == 0) {
-			kill(ps->pid, SIGKILL);
-			waitpid(ps->pid, NULL, 0);
-		}
-	}
-	ps->pid = 0;
+	daemon_helper_stop(&ps->fd, &ps->pid);
 }
 
 static int ask(struct capd_procsep *ps, struct capd_procs_hit *hits, size_t n)

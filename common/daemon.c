@@ -6,12 +6,14 @@
 #include <libgen.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -171,4 +173,20 @@ int daemon_privileges_only(int cap)
 	if (cap < 0 || cap > 63)
 		return -EINVAL;
 	return privileges_limit(cap);
+}
+
+void daemon_helper_stop(int *fd, pid_t *pid)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	if (*pid > 0) {
+		for (int i = 0; i < 50 && waitpid(*pid, NULL, WNOHANG) == 0; i++)
+			usleep(10000);
+		if (waitpid(*pid, NULL, WNOHANG) == 0) {
+			kill(*pid, SIGKILL);
+			waitpid(*pid, NULL, 0);
+		}
+	}
+	*pid = 0;
 }

@@ -41,4 +41,11 @@ int daemon_privileges_drop(void);
  */
 int daemon_privileges_only(int cap);
 
+/*
+ * A privileged helper's end, from its parent: closes *fd (the helper
+ * exits at its EOF), reaps *pid, killing it if it has not gone within
+ * half a second. Both are reset (-1, 0).
+ */
+void daemon_helper_stop(int *fd, pid_t *pid);
+
 #endif
