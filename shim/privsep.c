@@ -13,7 +13,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -42,7 +41,10 @@ bool shim_priv_ans_parse(const void *buf, size_t len, const struct shim_priv_req
 	       out->done <= SHIM_PRIV_ROUTES_MAX;
 }
 
-/* Every route of r; a route already gone (ESRCH) is not a failure. */
+/*
+ * Every route of r; a route already gone (ESRCH), or gone with its
+ * interface (ENODEV: the mesh went down), is not a failure.
+ */
 static void routes_remove(const struct shim_priv_routes *r, struct shim_priv_ans *ans)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -50,7 +52,7 @@ static void routes_remove(const struct shim_priv_routes *r, struct shim_priv_ans
 
 		if (ret == 0)
 			ans->done++;
-		else if (ret != -ESRCH && ret != -ENOENT && ans->result == 0)
+		else if (ret != -ESRCH && ret != -ENOENT && ret != -ENODEV && ans->result == 0)
 			ans->result = ret;
 	}
 }
@@ -169,16 +171,5 @@ int shim_privsep_routes_remove(struct shim_privsep *ps)
 
 void shim_privsep_stop(struct shim_privsep *ps)
 {
-	if (ps->fd >= 0)
-		close(ps->fd);
-	ps->fd = -1;
-	if (ps->pid > 0) {
-		for (int i = 0; i < 50 && waitpid(ps->pid, NULL, WNOHANG) == 0; i++)
-			usleep(10000);
-		if (waitpid(ps->pid, NULL, WNOHANG) == 0) {
-			kill(ps->pid, SIGKILL);
-			waitpid(ps->pid, NULL, 0);
-		}
-	}
-	ps->pid = 0;
+	daemon_helper_stop(&ps->fd, &ps->pid);
 }

@@ -4,7 +4,7 @@
  * type, reserved field, an answer to another request, results that are
  * not 0 or -errno), and the helper itself forked for real with a route
  * remover that only counts: it answers with how many routes went, counts
- * a route already gone as none and not as a failure, reports the first
+ * a route already gone (or its interface) as none and not as a failure, reports the first
  * real failure, ignores the stop signals meant for capshim, exits at a
  * malformed request and when capshim's end closes.
  */
@@ -19,7 +19,7 @@
 #include "privsep.h"
 #include "suites.h"
 
-enum { OK_ = 0, GONE_ = 1, DENIED_ = 2 };
+enum { OK_ = 0, GONE_ = 1, DENIED_ = 2, NO_DEV_ = 3 };
 
 static const struct shim_priv_req good_req = {
 	.version = SHIM_PRIV_VERSION, .type = SHIM_PRIV_ROUTES_REMOVE, .seq = 7,
@@ -106,7 +106,8 @@ static int fake_del(int ifindex, const uint8_t addr[16])
 {
 	if (ifindex != 42)
 		return -EINVAL;
-	return addr[15] == OK_ ? 0 : addr[15] == GONE_ ? -ESRCH : -EPERM;
+	return addr[15] == OK_ ? 0 : addr[15] == GONE_ ? -ESRCH :
+	       addr[15] == NO_DEV_ ? -ENODEV : -EPERM;
 }
 
 static struct shim_priv_routes routes;
@@ -123,11 +124,11 @@ static void routes_set(const uint8_t *kinds, size_t n)
 
 START_TEST(test_helper_removes)
 {
-	static const uint8_t kinds[] = { OK_, GONE_, OK_ };
+	static const uint8_t kinds[] = { OK_, GONE_, OK_, NO_DEV_ };
 	struct shim_privsep ps;
 	pid_t pid;
 
-	routes_set(kinds, 3);
+	routes_set(kinds, 4);
 	ck_assert_int_eq(shim_privsep_start(&ps, &routes, -1), 0);
 	pid = ps.pid;
 	ck_assert_int_gt(pid, 0);
