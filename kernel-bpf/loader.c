@@ -309,7 +309,7 @@ int kbpf_open(struct kbpf *k, const char *ifname, const char *pin_dir, const cha
 		fail(k, ret, "loading the eBPF programs: %s%s", strerror(-ret),
 		     ret == -ESRCH ? " (this kernel lacks a needed kfunc: bpf_sock_destroy "
 				     "needs Linux 6.5 or later)" :
-		     ret == -EPERM ? " (needs root: CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)" :
+		     ret == -EPERM ? " (needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN)" :
 		     ret == -EINVAL ? " (a pinned map differs from this version's: "
 				      "capshim --detach first)" :
 		     " (the verifier rejected a program, or the kernel lacks a feature; "

@@ -54,6 +54,7 @@ install: all man $(addprefix $(BUILD)/systemd/,$(UNITS))
 	install -m 0644 $(addprefix docs/man/,$(filter %.5,$(MAN_HAND))) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(addprefix $(BUILD)/systemd/,$(UNITS)) $(DESTDIR)$(UNITDIR)/
 	install -m 0644 dist/captun.conf $(DESTDIR)$(DOCDIR)/captun.conf.example
+	install -m 0644 dist/systemd/captun-shim-attach.conf $(DESTDIR)$(DOCDIR)/
 	install -m 0644 docs/deploy.md docs/architecture.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 dist/bash-completion/capctl $(DESTDIR)$(BASHCOMPDIR)/capctl
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/captun/captun.conf ]; then \
@@ -69,7 +70,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(filter %.8,$(MAN_GEN) $(MAN_HAND)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(filter %.5,$(MAN_HAND)))
 	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
-	rm -f $(DESTDIR)$(DOCDIR)/captun.conf.example $(DESTDIR)$(DOCDIR)/deploy.md \
+	rm -f $(DESTDIR)$(DOCDIR)/captun.conf.example $(DESTDIR)$(DOCDIR)/captun-shim-attach.conf \
+		$(DESTDIR)$(DOCDIR)/deploy.md \
 		$(DESTDIR)$(DOCDIR)/architecture.md $(DESTDIR)$(BASHCOMPDIR)/capctl
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 	@echo "uninstall: done; $(SYSCONFDIR)/captun and /var/lib/captun are left as they are"

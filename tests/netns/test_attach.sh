@@ -14,7 +14,9 @@
 #      +---------------------------------------------------------+
 #
 #   0. capshim runs with no capability and no_new_privs; its helper
-#      capshim-priv holds CAP_NET_ADMIN alone (and again after a restart).
+#      capshim-priv holds CAP_NET_ADMIN alone (and again after a restart,
+#      which runs within the bounding set of captun-shim.service and its
+#      attach drop-in, dist/systemd/captun-shim-attach.conf).
 #   1. A's curl host1 -> host2 fails in under 50 ms (curl's time_total),
 #      and host1's record names the process: pid, uid (A), comm curl, in
 #      its log and in its flows.log (via bpf); host2's flows.log has the
@@ -63,13 +65,32 @@ caps() { awk '/^CapEff|^CapPrm|^CapBnd/ {print $2}' "/proc/$1/status" 2>/dev/nul
 nnp() { awk '/^NoNewPrivs/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 helper_of() { cat "/proc/$1/task/$1/children" 2>/dev/null | tr ' ' '\n' |
 	while read -r c; do [ -n "$c" ] && [ "$(cat "/proc/$c/comm" 2>/dev/null)" = capshim-priv ] && echo "$c"; done; }
-privs_ok() { # PID: capshim without capabilities, one helper with CAP_NET_ADMIN (bit 12) only
-	local pid=$1 h
+# PID PREFIX [BOUND]: capshim without capabilities, one helper with
+# CAP_NET_ADMIN (bit 12) only. Started with a bounding set (BOUND, setpriv's
+# +name,... as a unit's CapabilityBoundingSet= gives it), capshim holds no
+# CAP_SETPCAP to empty it: what is left must lie within BOUND, and with
+# nothing permitted and no_new_privs nothing can be regained from it.
+privs_ok() {
+	local pid=$1 h bnd want=0
 	h=$(helper_of "$pid")
-	check_eq "$2capshim (pid $pid, uid $(awk '/^Uid/ {print $2}' "/proc/$pid/status")) holds no capability (CapEff/CapPrm/CapBnd)" \
-		"$(caps "$pid")" "0000000000000000 "
+	if [ -n "${3:-}" ]; then
+		for c in ${3//,/ }; do
+			want=$((want | 1 << ($(setpriv --list-caps | grep -nx "${c#+}" | cut -d: -f1) - 1)))
+		done
+		bnd=$((16#$(awk '/^CapBnd/ {print $2}' "/proc/$pid/status")))
+		check_eq "$2capshim (pid $pid) holds no capability (CapEff/CapPrm)" \
+			"$(awk '/^Cap(Eff|Prm)/ {print $2}' "/proc/$pid/status" | sort -u | tr '\n' ' ')" "0000000000000000 "
+		check_eq "$2  ... its bounding set lies within the unit's ($3)" "$((bnd & ~want))" 0
+	else
+		check_eq "$2capshim (pid $pid, uid $(awk '/^Uid/ {print $2}' "/proc/$pid/status")) holds no capability (CapEff/CapPrm/CapBnd)" \
+			"$(caps "$pid")" "0000000000000000 "
+	fi
 	check_eq "$2  ... and runs with no_new_privs" "$(nnp "$pid")" 1
-	check_eq "$2  ... one helper, capshim-priv, with CAP_NET_ADMIN alone" "$(caps "$h")" "0000000000001000 "
+	check_eq "$2  ... one helper, capshim-priv, with CAP_NET_ADMIN alone" \
+		"$(awk '/^Cap(Eff|Prm)/ {print $2}' "/proc/$h/status" | sort -u | tr '\n' ' ')" "0000000000001000 "
+	[ "$want" != 0 ] || want=$((0x1000))
+	check_eq "$2  ... the helper's bounding set: CAP_NET_ADMIN at most (or the unit's)" \
+		"$(($((16#$(awk '/^CapBnd/ {print $2}' "/proc/$h/status" 2>/dev/null || echo ffff))) & ~want))" 0
 	check_eq "$2  ... the helper runs with no_new_privs" "$(nnp "$h")" 1
 	check_eq "$2  ... the helper holds no descriptor but its socket and stdio" \
 		"$(ls "/proc/$h/fd" 2>/dev/null | sort -n | tr '\n' ' ')" "2 3 "
@@ -170,12 +191,19 @@ check "capshim killed -9" wait_until 5 pid_gone "$PID"
 check_eq "capshim dead: curl host1 -> host2 still refused at once (exit 7)" "$(curl_rc host1 "http://$H2/")" 7
 check_eq "capshim dead: curl host1 -> host3 still works" "$(curl_rc host1 "http://$H3/")" 0
 check_eq "capshim dead: its links are still in the kernel" "$(link_ids | sort | tr '\n' ' ')" "$IDS"
-nsenter --net="/run/netns/$L-host1" setsid "${SHIM_CMD[@]}" </dev/null >>"$HD/capshim.log" 2>&1 &
+# It starts with no more than the installed unit and attach mode's drop-in
+# allow (their CapabilityBoundingSet= lines, as setpriv's bounding set).
+UNIT_CAPS=$(sed -n 's/^CapabilityBoundingSet=//p' "$NETNS_ROOT/dist/systemd/captun-shim.service.in" \
+	"$NETNS_ROOT/dist/systemd/captun-shim-attach.conf" | tr ' ' '\n' | grep . |
+	sed 's/^CAP_/+/' | tr 'A-Z' 'a-z' | paste -sd, -)
+nsenter --net="/run/netns/$L-host1" setsid setpriv --bounding-set="-all,$UNIT_CAPS" "${SHIM_CMD[@]}" \
+	</dev/null >>"$HD/capshim.log" 2>&1 &
 echo $! >"$HD/capshim.pid"
-check "a new capshim with the same command line answers" wait_until 10 "$CAPLAB" shim "$L" host1 '{"cmd":"ping"}'
+check "a new capshim with the same command line, bounded by the unit's capabilities ($UNIT_CAPS), answers" \
+	wait_until 10 "$CAPLAB" shim "$L" host1 '{"cmd":"ping"}'
 check_eq "  ... it adopted the pinned links" "$(jget "$(status "$L" host1)" "d['adopted']")" true
 check_eq "  ... the same links (taken over, not re-attached)" "$(link_ids | sort | tr '\n' ' ')" "$IDS"
-privs_ok "$(cat "$HD/capshim.pid")" "restarted: "
+privs_ok "$(cat "$HD/capshim.pid")" "restarted: " "$UNIT_CAPS"
 check "  ... capd pushed A's capability to it again (users A, mask 3)" wait_until 10 sh -c \
 	"$CAPLAB status $L host1 | grep -q '\"users\": *\"A\"' && [ \"\$($CAPLAB status $L host1 | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"mask\"])')\" = 3 ]"
 sleep 0.5

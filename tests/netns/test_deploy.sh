@@ -42,6 +42,19 @@ check "units verify (systemd-analyze verify, installed tree)" srv srv1 \
 	/lib/systemd/system/captun-capd.service /lib/systemd/system/captun-renew.timer \
 	/lib/systemd/system/captun-renew.service /lib/systemd/system/captun-metrics.timer \
 	/lib/systemd/system/captun-metrics.service /lib/systemd/system/captun-queue.service
+# attach mode's drop-in, installed as docs/deploy.md says, on srv3 alone
+# (srv3 runs the tunnel later: the drop-in only widens its bounding set)
+check "attach mode's drop-in installed (srv3)" srv srv3 install -D -m 0644 \
+	/usr/share/doc/captun/captun-shim-attach.conf \
+	/etc/systemd/system/captun-shim.service.d/attach.conf
+check "captun-shim.service with the attach drop-in verifies (srv3)" srv srv3 \
+	systemd-analyze verify /lib/systemd/system/captun-shim.service
+srv srv3 systemd-analyze security --offline=true captun-shim.service >"$T_TMP/attach-sec.out" 2>&1
+check_grep "  ... it adds CAP_BPF to the bounding set" "CapabilityBoundingSet=~CAP_BPF +Service may load" "$T_TMP/attach-sec.out"
+check_grep "  ... not CAP_SYS_ADMIN" "CapabilityBoundingSet=~CAP_SYS_ADMIN +Service has no administrator" "$T_TMP/attach-sec.out"
+check_grep "  ... exposure OK or better" "exposure level for captun-shim.service: [0-9.]+ (OK|SAFE|PERFECT)" \
+	"$T_TMP/attach-sec.out"
+srv srv3 rm -rf /etc/systemd/system/captun-shim.service.d
 for u in shim capd queue; do
 	verdict=$(srv srv1 systemd-analyze security --offline=true \
 		"/lib/systemd/system/captun-$u.service" 2>/dev/null |
