@@ -122,28 +122,18 @@ static __attribute__((noreturn)) void helper_main(int fd)
  */
 int capd_procsep_start(struct capd_procsep *ps)
 {
-	int sp[2];
+	int fd, ret;
 	pid_t pid;
 
 	ps->fd = -1;
 	ps->pid = 0;
 	capd_procs_self(&ps->self);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		int ret = -errno;
-
-		close(sp[0]);
-		close(sp[1]);
+	ret = daemon_helper_start(&fd, &pid);
+	if (ret < 0)
 		return ret;
-	}
-	if (pid == 0) {
-		close(sp[0]);
-		helper_main(sp[1]);
-	}
-	close(sp[1]);
-	ps->fd = sp[0];
+	if (pid == 0)
+		helper_main(fd);
+	ps->fd = fd;
 	ps->pid = pid;
 	return 0;
 }

@@ -175,6 +175,28 @@ int daemon_privileges_only(int cap)
 	return privileges_limit(cap);
 }
 
+int daemon_helper_start(int *fd, pid_t *pid)
+{
+	int sp[2];
+
+	*fd = -1;
+	*pid = 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	*pid = fork();
+	if (*pid < 0) {
+		int ret = -errno;
+
+		close(sp[0]);
+		close(sp[1]);
+		*pid = 0;
+		return ret;
+	}
+	close(sp[*pid == 0 ? 0 : 1]);
+	*fd = sp[*pid == 0 ? 1 : 0];
+	return 0;
+}
+
 void daemon_helper_stop(int *fd, pid_t *pid)
 {
 	if (*fd >= 0)

@@ -42,6 +42,14 @@ int daemon_privileges_drop(void);
 int daemon_privileges_only(int cap);
 
 /*
+ * Forks a helper joined to this process by a SOCK_SEQPACKET socketpair.
+ * In the parent: 0, *fd its end, *pid the helper's. In the helper: 0,
+ * *fd the helper's end, *pid 0 (the caller runs the helper's loop and
+ * never returns). -errno, with nothing left open, if either step fails.
+ */
+int daemon_helper_start(int *fd, pid_t *pid);
+
+/*
  * A privileged helper's end, from its parent: closes *fd (the helper
  * exits at its EOF), reaps *pid, killing it if it has not gone within
  * half a second. Both are reset (-1, 0).

@@ -478,7 +478,7 @@ int shim_guard_start(struct shim *s)
 	struct shim_guard_ack ack = { 0 };
 	size_t npeers = 0;
 	char *rules;
-	int sp[2], len, ret;
+	int len, ret;
 
 	g->fd = -1;
 	g->pid = 0;
@@ -503,25 +503,12 @@ int shim_guard_start(struct shim *s)
 		free(rules);
 		return len;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-		ret = -errno;
-		free(rules);
-		return ret;
-	}
-	g->pid = fork();
-	if (g->pid == 0) {
-		close(sp[0]);
-		helper_main(sp[1], rules, (size_t)len, g->table);
-	}
-	ret = g->pid < 0 ? -errno : 0;
+	ret = daemon_helper_start(&g->fd, &g->pid);
+	if (ret == 0 && g->pid == 0)
+		helper_main(g->fd, rules, (size_t)len, g->table);
 	free(rules);
-	close(sp[1]);
-	if (ret < 0) {
-		close(sp[0]);
-		g->pid = 0;
+	if (ret < 0)
 		return ret;
-	}
-	g->fd = sp[0];
 	ret = ack_wait(g->fd, &ack);
 	if (ret < 0) {
 		shim_log(LOG_ERR, "underlay guard: installing table inet %s: %s%s%s", g->table,

@@ -107,7 +107,7 @@ static __attribute__((noreturn)) void helper_main(int fd, const struct shim_priv
 
 int shim_privsep_start(struct shim_privsep *ps, const struct shim_priv_routes *r, int cap)
 {
-	int sp[2];
+	int fd, ret;
 	pid_t pid;
 
 	ps->fd = -1;
@@ -115,22 +115,12 @@ int shim_privsep_start(struct shim_privsep *ps, const struct shim_priv_routes *r
 	ps->seq = 0;
 	if (r->n > SHIM_PRIV_ROUTES_MAX || !r->del)
 		return -EINVAL;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		int ret = -errno;
-
-		close(sp[0]);
-		close(sp[1]);
+	ret = daemon_helper_start(&fd, &pid);
+	if (ret < 0)
 		return ret;
-	}
-	if (pid == 0) {
-		close(sp[0]);
-		helper_main(sp[1], r, cap);
-	}
-	close(sp[1]);
-	ps->fd = sp[0];
+	if (pid == 0)
+		helper_main(fd, r, cap);
+	ps->fd = fd;
 	ps->pid = pid;
 	return 0;
 }
