@@ -38,6 +38,7 @@
 
 #include "cookie.h"
 #include "noise.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -61,15 +62,6 @@ enum fuzz_index {
 
 _Static_assert(sizeof(FUZZ_RESPONDER_SK) - 1 == PROTO_KEY_LEN, "sk");
 _Static_assert(sizeof(FUZZ_INITIATOR_SK) - 1 == PROTO_KEY_LEN, "sk");
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",     \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
 
 static struct noise_static responder, initiator;
 static struct cookie_checker responder_cc, initiator_cc;

@@ -25,6 +25,7 @@
 #include "wire.h"
 
 #include "fuzz_common.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,15 +33,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct authority_key fixed_ak, other_ak;
 static uint8_t fixed_id[WIRE_KEY_ID_LEN];
 static struct revocation fixed_rl;	/* the list the verifier trusts */
-
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",     \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
-	} while (0)
 
 /* Offsets of the key id and the end of the header in both encodings. */
 enum {
