@@ -337,25 +337,19 @@ static int loop(struct capd *d)
 
 static int events_open(struct capd *d, struct capd_ev *sig, struct capd_ev *tick)
 {
-	struct itimerspec its = { { 0, TICK_MS * 1000000 }, { 0, TICK_MS * 1000000 } };
-	sigset_t mask;
 	int ret;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGPIPE);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	sig->fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	sig->fn = on_signal;
-	tick->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	tick->fn = on_timer;
-	if (d->epfd < 0 || sig->fd < 0 || tick->fd < 0 ||
-	    timerfd_settime(tick->fd, 0, &its, NULL) < 0)
+	if (d->epfd < 0)
 		return -errno;
+	sig->fd = daemon_signals_open();
+	sig->fn = on_signal;
+	if (sig->fd < 0)
+		return sig->fd;
+	tick->fd = daemon_ticker_open(TICK_MS);
+	tick->fn = on_timer;
+	if (tick->fd < 0)
+		return tick->fd;
 	if ((ret = capd_ev_add(d, sig, EPOLLIN)) < 0 ||
 	    (ret = capd_ev_add(d, tick, EPOLLIN)) < 0)
 		return ret;

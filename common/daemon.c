@@ -9,9 +9,11 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -173,6 +175,38 @@ int daemon_privileges_only(int cap)
 	if (cap < 0 || cap > 63)
 		return -EINVAL;
 	return privileges_limit(cap);
+}
+
+int daemon_signals_open(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE };
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&mask, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int daemon_ticker_open(unsigned ms)
+{
+	struct timespec every = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct itimerspec its = { every, every };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
 }
 
 int daemon_helper_start(int *fd, pid_t *pid)

@@ -42,6 +42,16 @@ int daemon_privileges_drop(void);
 int daemon_privileges_only(int cap);
 
 /*
+ * The signals a daemon's event loop reads (SIGTERM, SIGINT, SIGHUP;
+ * SIGPIPE only so that it never kills): blocked, and a non-blocking
+ * signalfd that delivers them. The descriptor, or -errno.
+ */
+int daemon_signals_open(void);
+
+/* A non-blocking timerfd that fires every ms milliseconds; or -errno. */
+int daemon_ticker_open(unsigned ms);
+
+/*
  * Forks a helper joined to this process by a SOCK_SEQPACKET socketpair.
  * In the parent: 0, *fd its end, *pid the helper's. In the helper: 0,
  * *fd the helper's end, *pid 0 (the caller runs the helper's loop and

@@ -227,25 +227,17 @@ static void on_tick(struct shim *s, struct shim_ev *ev, uint32_t events)
 static int loop(struct shim *s)
 {
 	struct attach_state *a = attach_of(s);
-	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
 	struct epoll_event events[16];
-	sigset_t mask;
 	int ret;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGPIPE);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
-	a->ev_sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	a->ev_sig.fd = daemon_signals_open();
 	a->ev_sig.fn = on_signal;
-	a->ev_tick.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (a->ev_sig.fd < 0)
+		return a->ev_sig.fd;
+	a->ev_tick.fd = daemon_ticker_open(1000);
 	a->ev_tick.fn = on_tick;
-	if (a->ev_sig.fd < 0 || a->ev_tick.fd < 0 ||
-	    timerfd_settime(a->ev_tick.fd, 0, &its, NULL) < 0)
-		return -errno;
+	if (a->ev_tick.fd < 0)
+		return a->ev_tick.fd;
 	if ((ret = shim_ev_add(s, &a->ev_sig)) < 0 || (ret = shim_ev_add(s, &a->ev_tick)) < 0)
 		return ret;
 	while (!a->stop) {

@@ -13,6 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "shim.h"
 
 enum loop_const {
@@ -77,25 +78,15 @@ void shim_stop(void)
 int shim_run(struct shim *s)
 {
 	struct shim_ev ev_tun, ev_u4, ev_u6, ev_sig = { -1, NULL }, ev_tick = { -1, NULL };
-	struct itimerspec its = { { 0, TICK_MS * 1000000 }, { 0, TICK_MS * 1000000 } };
 	struct epoll_event events[EVENTS];
-	sigset_t mask;
 	int ret = 0;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGPIPE);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
-	ev_sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	ev_sig.fd = daemon_signals_open();
 	ev_sig.fn = on_signal;
-	ev_tick.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ev_tick.fd = daemon_ticker_open(TICK_MS);
 	ev_tick.fn = on_timer;
-	if (ev_sig.fd < 0 || ev_tick.fd < 0 ||
-	    timerfd_settime(ev_tick.fd, 0, &its, NULL) < 0) {
-		ret = -errno;
+	if (ev_sig.fd < 0 || ev_tick.fd < 0) {
+		ret = ev_sig.fd < 0 ? ev_sig.fd : ev_tick.fd;
 		goto out;
 	}
 	ev_tun.fd = s->tun.fd;
