@@ -46,28 +46,12 @@ static void endpoint(struct shim *s, struct peer *p)
 {
 	struct policy_error err;
 	struct policy *pol = NULL;
-	const struct policy_host *h;
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/policy.json", s->cfg.dir);
 	if (!policy_parse_file(path, &pol, &err))
 		return;
-	h = policy_host_find(pol, p->name);
-	if (h && h->endpoint.set && h->endpoint.family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&p->endpoint;
-
-		sin->sin_family = AF_INET;
-		sin->sin_addr = h->endpoint.addr.v4;
-		sin->sin_port = htons(h->endpoint.port);
-		p->endpoint_len = sizeof(*sin);
-	} else if (h && h->endpoint.set) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&p->endpoint;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_addr = h->endpoint.addr.v6;
-		sin6->sin6_port = htons(h->endpoint.port);
-		p->endpoint_len = sizeof(*sin6);
-	}
+	shim_peer_endpoint_set(p, policy_host_find(pol, p->name));
 	policy_free(pol);
 }
 

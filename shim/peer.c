@@ -197,6 +197,29 @@ static int token_file(struct shim *s, const char *path, uint8_t *bin,
 	return ret;
 }
 
+/* p's endpoint from its entry h in the policy; none there, nothing set. */
+void shim_peer_endpoint_set(struct peer *p, const struct policy_host *h)
+{
+	if (!h || !h->endpoint.set)
+		return;
+	memset(&p->endpoint, 0, sizeof(p->endpoint));
+	if (h->endpoint.family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&p->endpoint;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr = h->endpoint.addr.v4;
+		sin->sin_port = htons(h->endpoint.port);
+		p->endpoint_len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&p->endpoint;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = h->endpoint.addr.v6;
+		sin6->sin6_port = htons(h->endpoint.port);
+		p->endpoint_len = sizeof(*sin6);
+	}
+}
+
 /* The endpoint of each host, from the policy if there is one. */
 void shim_peer_endpoints(struct shim *s)
 {
@@ -210,29 +233,8 @@ void shim_peer_endpoints(struct shim *s)
 			 "initiate", err.text);
 		return;
 	}
-	for (size_t i = 0; i < s->npeers; i++) {
-		struct peer *p = &s->peers[i];
-		const struct policy_host *h = policy_host_find(pol, p->name);
-
-		if (!h || !h->endpoint.set)
-			continue;
-		memset(&p->endpoint, 0, sizeof(p->endpoint));
-		if (h->endpoint.family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&p->endpoint;
-
-			sin->sin_family = AF_INET;
-			sin->sin_addr = h->endpoint.addr.v4;
-			sin->sin_port = htons(h->endpoint.port);
-			p->endpoint_len = sizeof(*sin);
-		} else {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&p->endpoint;
-
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_addr = h->endpoint.addr.v6;
-			sin6->sin6_port = htons(h->endpoint.port);
-			p->endpoint_len = sizeof(*sin6);
-		}
-	}
+	for (size_t i = 0; i < s->npeers; i++)
+		shim_peer_endpoint_set(&s->peers[i], policy_host_find(pol, s->peers[i].name));
 	policy_free(pol);
 }
 

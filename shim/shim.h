@@ -368,6 +368,8 @@ int shim_peers_load(struct shim *s);
 void shim_peer_init(struct shim *s, struct peer *p, const struct token *t,
 		    const uint8_t *bin, size_t binlen);
 void shim_peer_endpoints(struct shim *s);
+struct policy_host;
+void shim_peer_endpoint_set(struct peer *p, const struct policy_host *h);
 int shim_addr_table_build(struct shim *s);
 void shim_peers_free(struct shim *s);
 int shim_reload(struct shim *s, char *report, size_t cap);
