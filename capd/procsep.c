@@ -27,7 +27,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -80,12 +79,8 @@ static __attribute__((noreturn)) void helper_main(int fd)
 	int ret;
 
 	prctl(PR_SET_NAME, "capd-procs", 0, 0, 0);
-	if (dup2(fd, HELPER_FD) < 0)
-		_exit(1);
 	/* Nothing of capd's but the socket and stderr (for the log). */
-	for (int i = 0; i < 2; i++)
-		close(i);
-	if (syscall(SYS_close_range, HELPER_FD + 1, ~0U, 0) < 0)
+	if (daemon_helper_isolate(fd, HELPER_FD) < 0)
 		_exit(1);
 	ret = daemon_privileges_only(CAP_SYS_PTRACE);
 	if (ret < 0) {

@@ -231,6 +231,17 @@ int daemon_helper_start(int *fd, pid_t *pid)
 	return 0;
 }
 
+int daemon_helper_isolate(int fd, int to)
+{
+	if (dup2(fd, to) < 0)
+		return -errno;
+	for (int i = 0; i < 2; i++)
+		close(i);
+	if (syscall(SYS_close_range, (unsigned)to + 1, ~0U, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 void daemon_helper_stop(int *fd, pid_t *pid)
 {
 	if (*fd >= 0)

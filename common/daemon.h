@@ -60,6 +60,13 @@ int daemon_ticker_open(unsigned ms);
 int daemon_helper_start(int *fd, pid_t *pid);
 
 /*
+ * In a helper: its socket moved to descriptor to, standard input and
+ * output closed, every descriptor above to closed; stderr stays for its
+ * log. 0 or -errno.
+ */
+int daemon_helper_isolate(int fd, int to);
+
+/*
  * A privileged helper's end, from its parent: closes *fd (the helper
  * exits at its EOF), reaps *pid, killing it if it has not gone within
  * half a second. Both are reset (-1, 0).

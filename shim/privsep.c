@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -72,12 +71,8 @@ static __attribute__((noreturn)) void helper_main(int fd, const struct shim_priv
 	 * must reach capshim, which then asks; the helper goes at its EOF. */
 	for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
 		signal(quiet[i], SIG_IGN);
-	if (dup2(fd, HELPER_FD) < 0)
-		_exit(1);
 	/* Nothing of capshim's but the socket and stderr (for the log). */
-	for (int i = 0; i < 2; i++)
-		close(i);
-	if (syscall(SYS_close_range, HELPER_FD + 1, ~0U, 0) < 0)
+	if (daemon_helper_isolate(fd, HELPER_FD) < 0)
 		_exit(1);
 	ret = cap >= 0 ? daemon_privileges_only(cap) : daemon_privileges_drop();
 	if (ret < 0) {
