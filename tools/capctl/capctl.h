@@ -260,6 +260,7 @@ int help_usage(const char *verb, const char *fmt, ...)
 #define CAPCTL_PUBLISH_LONGOPT \
 	{ "publish", required_argument, NULL, 'U' }
 int cli_common(struct capctl_ctx *ctx, int c, const char *verb, char **argv);
+int cli_validity(const char *verb, const char *arg, unsigned *days);
 
 /* The verbs: argv[0] is the verb (or sub-verb) name. */
 int cmd_init(struct capctl_ctx *ctx, int argc, char **argv);

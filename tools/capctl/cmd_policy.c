@@ -230,7 +230,6 @@ int cmd_issue(struct capctl_ctx *ctx, int argc, char **argv)
 		.only_kind = -1,
 	};
 	struct policy *p = NULL;
-	uint64_t days;
 	int c, ret;
 
 	optind = 0;
@@ -238,11 +237,8 @@ int cmd_issue(struct capctl_ctx *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'v':
-			if (!util_parse_uint(optarg, CAPCTL_VALIDITY_MAX_DAYS, &days) ||
-			    days == 0)
-				return help_usage("issue", "--validity takes 1..%d days",
-						  CAPCTL_VALIDITY_MAX_DAYS);
-			o.validity_days = (unsigned)days;
+			if ((ret = cli_validity("issue", optarg, &o.validity_days)) != CAPCTL_GO_ON)
+				return ret;
 			break;
 		case 'f':
 			o.force = true;

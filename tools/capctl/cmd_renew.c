@@ -46,11 +46,8 @@ int cmd_renew(struct capctl_ctx *ctx, int argc, char **argv)
 			o.renew_within_s = days * 86400;
 			break;
 		case 'v':
-			if (!util_parse_uint(optarg, CAPCTL_VALIDITY_MAX_DAYS, &days) ||
-			    days == 0)
-				return help_usage("renew", "--validity takes 1..%d days",
-						  CAPCTL_VALIDITY_MAX_DAYS);
-			o.validity_days = (unsigned)days;
+			if ((ret = cli_validity("renew", optarg, &o.validity_days)) != CAPCTL_GO_ON)
+				return ret;
 			break;
 		case 'a':
 			o.force = true;

@@ -34,6 +34,17 @@ static const struct verb {
 	{ "metrics", cmd_metrics },
 };
 
+/* --validity DAYS of issue and renew: CAPCTL_GO_ON, or the usage error. */
+int cli_validity(const char *verb, const char *arg, unsigned *days)
+{
+	uint64_t v;
+
+	if (!util_parse_uint(arg, CAPCTL_VALIDITY_MAX_DAYS, &v) || v == 0)
+		return help_usage(verb, "--validity takes 1..%d days", CAPCTL_VALIDITY_MAX_DAYS);
+	*days = (unsigned)v;
+	return CAPCTL_GO_ON;
+}
+
 /*
  * Called from each verb's getopt_long loop for what it does not handle
  * itself: --dir, --help, unknown options and missing arguments. Returns
